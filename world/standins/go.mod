@@ -1,0 +1,3 @@
+module aios-onboarding/world/standins
+
+go 1.24

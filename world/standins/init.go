@@ -1,0 +1,212 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// machine-init is PID 1 of a machine's PID namespace (started by
+// scripts/world.sh through `ip netns exec … unshare --mount --pid --uts …`).
+// It makes the machine's private bind mounts, sets its hostname, reaps
+// orphans, and keeps the machine's sshd and fault port holders in the state
+// that faults/ asks for: sshd runs unless faults/sshd-down exists and is
+// restarted when its host key file changes; one port-holder runs per line of
+// faults/port-taken.
+func machineInit(args []string) int {
+	log.SetFlags(log.Ldate | log.Ltime | log.Lmicroseconds)
+	m := currentMachine()
+	name := m.setting("name", "machine")
+	binds := [][2]string{
+		{filepath.Join(m.dir, "fs", "etc-kubernetes"), "/etc/kubernetes"},
+		{filepath.Join(m.dir, "fs", "var-lib-kubelet"), "/var/lib/kubelet"},
+		{filepath.Join(m.dir, "fs", "var-lib-aios-onboarding"), "/var/lib/aios-onboarding"},
+	}
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		log.Printf("making / private: %v", err)
+		return 1
+	}
+	for _, b := range binds {
+		if err := os.MkdirAll(b[0], 0o755); err != nil {
+			log.Printf("%v", err)
+			return 1
+		}
+		if err := syscall.Mount(b[0], b[1], "", syscall.MS_BIND, ""); err != nil {
+			log.Printf("bind mount %s on %s: %v", b[0], b[1], err)
+			return 1
+		}
+	}
+	if err := syscall.Sethostname([]byte(name)); err != nil {
+		log.Printf("sethostname: %v", err)
+	}
+	log.Printf("machine %s: init started (pid %d in its namespace)", name, os.Getpid())
+
+	exited := make(chan int, 64)
+	go func() {
+		for {
+			var ws syscall.WaitStatus
+			pid, err := syscall.Wait4(-1, &ws, 0, nil)
+			if err == syscall.ECHILD {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			if err != nil || pid <= 0 {
+				continue
+			}
+			exited <- pid
+		}
+	}()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+
+	self := filepath.Join(m.dir, "bin", "aios-standin")
+	sshdCfg := filepath.Join(m.dir, "ssh", "sshd_config")
+	hostKey := filepath.Join(m.dir, "ssh", "ssh_host_ed25519_key")
+	sshdLog := filepath.Join(m.dir, "logs", "sshd.log")
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
+
+	sshdPid := 0
+	var sshdKeySum [32]byte
+	var sshdNext time.Time
+	holders := map[string]int{}
+	holderNext := map[string]time.Time{}
+
+	start := func(argv ...string) (int, error) {
+		p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{
+			Dir: "/", Env: env,
+			Files: []*os.File{nil, os.Stdout, os.Stderr},
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
+		if err != nil {
+			return 0, err
+		}
+		pid := p.Pid
+		_ = p.Release()
+		return pid, nil
+	}
+
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		// sshd
+		_, down := m.fault("sshd-down")
+		keyBytes, _ := os.ReadFile(hostKey)
+		sum := sha256.Sum256(keyBytes)
+		if sshdPid != 0 && (down || sum != sshdKeySum) {
+			log.Printf("stopping sshd (pid %d): down=%v keyChanged=%v", sshdPid, down, sum != sshdKeySum)
+			_ = syscall.Kill(sshdPid, syscall.SIGTERM)
+			sshdPid = -sshdPid // stopping; wait for the reaper
+		}
+		if sshdPid == 0 && !down && time.Now().After(sshdNext) {
+			pid, err := start("/usr/sbin/sshd", "-D", "-f", sshdCfg, "-E", sshdLog)
+			if err != nil {
+				log.Printf("starting sshd: %v", err)
+				sshdNext = time.Now().Add(time.Second)
+			} else {
+				sshdPid, sshdKeySum = pid, sum
+				log.Printf("sshd started (pid %d)", pid)
+			}
+		}
+		// port holders
+		want := map[string]bool{}
+		if spec, ok := m.fault("port-taken"); ok {
+			for _, l := range strings.Split(spec, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					want[l] = true
+				}
+			}
+		}
+		for spec, pid := range holders {
+			if !want[spec] && pid > 0 {
+				log.Printf("stopping port holder %s (pid %d)", spec, pid)
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+				holders[spec] = -pid
+			}
+		}
+		for spec := range want {
+			if _, running := holders[spec]; !running && time.Now().After(holderNext[spec]) {
+				pid, err := start(self, "port-holder", spec)
+				if err != nil {
+					log.Printf("starting port holder %s: %v", spec, err)
+				} else {
+					holders[spec] = pid
+					log.Printf("port holder %s started (pid %d)", spec, pid)
+				}
+				holderNext[spec] = time.Now().Add(2 * time.Second)
+			}
+		}
+		select {
+		case pid := <-exited:
+			if pid == sshdPid || pid == -sshdPid {
+				log.Printf("sshd (pid %d) exited", pid)
+				if sshdPid > 0 {
+					sshdNext = time.Now().Add(time.Second)
+				}
+				sshdPid = 0
+			}
+			for spec, hp := range holders {
+				if hp == pid || hp == -pid {
+					delete(holders, spec)
+				}
+			}
+		case s := <-sigs:
+			log.Printf("received %v: stopping every process of machine %s", s, name)
+			_ = syscall.Kill(-1, syscall.SIGTERM)
+			time.Sleep(500 * time.Millisecond)
+			_ = syscall.Kill(-1, syscall.SIGKILL)
+			return 0
+		case <-tick.C:
+		}
+	}
+}
+
+// port-holder <port>[/tcp|/udp]: listen on all addresses of the machine.
+func portHolder(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: port-holder <port>[/tcp|/udp]")
+		return 2
+	}
+	portS, proto, _ := strings.Cut(args[0], "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil || port <= 0 || port > 65535 || (proto != "tcp" && proto != "udp") {
+		fmt.Fprintln(os.Stderr, "bad port spec:", args[0])
+		return 2
+	}
+	addr := fmt.Sprintf(":%d", port)
+	if proto == "udp" {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := c.ReadFrom(buf); err != nil {
+				return 1
+			}
+		}
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return 1
+		}
+		_ = c.Close()
+	}
+}
