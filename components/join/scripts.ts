@@ -1,0 +1,126 @@
+import { KUBELET_CONF, MARKER_FILE, STATE_DIR } from "../machine/probe";
+
+/**
+ * The shell scripts run on the machine by the join resource. Every interpolated value has
+ * passed the allow-list validators in config/validators.ts (node and cluster ids, numbers),
+ * and they are single-quoted on top. The join command itself (which holds the bootstrap
+ * token) arrives on stdin and is only handled by shell builtins (read, printf), so it
+ * never appears on a command line that `ps` can show.
+ */
+
+function q(value: string): string {
+    return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+const PRELUDE = `set -u
+PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
+export LC_ALL=C
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else echo "the SSH user is not root and has no passwordless sudo; kubeadm needs root" >&2; exit 2; fi
+STATE_DIR=${STATE_DIR}
+MARKER=${MARKER_FILE}
+redact() { sed -E 's/[a-z0-9]{6}\\.[a-z0-9]{16}/<redacted-token>/g'; }
+`;
+
+export interface JoinScriptParams {
+    clusterId: string;
+    nodeId: string;
+    joinTimeoutSeconds: number;
+}
+
+/**
+ * Joins the machine with `kubeadm join --config <file> --node-name <id>` (kubeadm allows
+ * --node-name next to --config). Idempotent: a machine already joined to this cluster under
+ * this name exits 0; a machine joined elsewhere is refused. A failed attempt is counted in
+ * the state directory so the next preview can tell a retry from a first join.
+ */
+export function joinScript(p: JoinScriptParams): string {
+    const marker = `{"clusterId":"${p.clusterId}","nodeId":"${p.nodeId}"`;
+    return `${PRELUDE}
+CLUSTER_ID=${q(p.clusterId)}
+NODE_ID=${q(p.nodeId)}
+if $SUDO test -e ${KUBELET_CONF}; then
+  if $SUDO grep -qF ${q(marker)} "$MARKER" 2>/dev/null; then
+    echo "already joined to cluster $CLUSTER_ID as node $NODE_ID; nothing to do"
+    exit 0
+  fi
+  echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if that is intended" >&2
+  exit 3
+fi
+IFS= read -r JOIN_LINE || true
+set -f
+# shellcheck disable=SC2086
+set -- $JOIN_LINE
+set +f
+ENDPOINT=""; TOKEN=""; HASHES=""
+if [ "\${1:-}" = sudo ]; then shift; fi
+if [ "\${1:-}" != kubeadm ] || [ "\${2:-}" != join ]; then
+  echo "the join command from AIOS is not a 'kubeadm join' command (got $# words starting with '\${1:-<empty>}'); check clusterMetadata.additionalInfo.joinCommand in the registry" >&2
+  exit 4
+fi
+shift 2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --token) TOKEN="\${2:-}"; shift 2 ;;
+    --token=*) TOKEN="\${1#--token=}"; shift ;;
+    --discovery-token-ca-cert-hash) HASHES="$HASHES \${2:-}"; shift 2 ;;
+    --discovery-token-ca-cert-hash=*) HASHES="$HASHES \${1#*=}"; shift ;;
+    --node-name|--cri-socket|--control-plane|--certificate-key) shift 2 ;;
+    -*) shift ;;
+    *) [ -z "$ENDPOINT" ] && ENDPOINT="$1"; shift ;;
+  esac
+done
+case "$ENDPOINT" in ""|*[!A-Za-z0-9.:\\[\\]-]*) echo "the join command has no valid API server endpoint" >&2; exit 4 ;; esac
+if ! printf '%s' "$TOKEN" | grep -Eq '^[a-z0-9]{6}\\.[a-z0-9]{16}$'; then echo "the join command has no valid bootstrap token (--token)" >&2; exit 4; fi
+if [ -z "$HASHES" ]; then echo "the join command has no --discovery-token-ca-cert-hash; refusing to join without pinning the cluster CA" >&2; exit 4; fi
+for h in $HASHES; do
+  if ! printf '%s' "$h" | grep -Eq '^sha256:[0-9a-f]{64}$'; then echo "the join command has a malformed --discovery-token-ca-cert-hash" >&2; exit 4; fi
+done
+$SUDO mkdir -p "$STATE_DIR" && $SUDO chmod 700 "$STATE_DIR"
+CONFIG="$STATE_DIR/join-config.yaml"
+{
+  printf 'apiVersion: kubeadm.k8s.io/v1beta4\\nkind: JoinConfiguration\\ndiscovery:\\n  bootstrapToken:\\n'
+  printf '    apiServerEndpoint: "%s"\\n    token: "%s"\\n    caCertHashes:\\n' "$ENDPOINT" "$TOKEN"
+  for h in $HASHES; do printf '      - "%s"\\n' "$h"; done
+  printf 'nodeRegistration:\\n  name: "%s"\\n' "$NODE_ID"
+} | (umask 077; $SUDO tee "$CONFIG" >/dev/null)
+TOKEN=""; JOIN_LINE=""
+LOG="$STATE_DIR/join.log"
+{ $SUDO timeout -k 10 ${p.joinTimeoutSeconds} kubeadm join --config "$CONFIG" --node-name "$NODE_ID" 2>&1; echo "aios-exit=$?"; } | redact | $SUDO tee "$LOG" >/dev/null
+RC=$($SUDO sed -n 's/^aios-exit=//p' "$LOG" | tail -n 1)
+$SUDO rm -f "$CONFIG"
+if [ "\${RC:-1}" != 0 ] || ! $SUDO test -e ${KUBELET_CONF}; then
+  N=$($SUDO cat "$STATE_DIR/failed-attempts" 2>/dev/null || echo 0)
+  printf '%s\\n' "$((N + 1))" | $SUDO tee "$STATE_DIR/failed-attempts" >/dev/null
+  if [ "\${RC:-}" = 124 ] || [ "\${RC:-}" = 137 ]; then WHY="timed out after ${p.joinTimeoutSeconds}s (timeouts.joinSeconds)"; else WHY="exited with status \${RC:-unknown}"; fi
+  echo "kubeadm join on node $NODE_ID $WHY (failed attempt $((N + 1))). kubeadm output, tokens redacted:" >&2
+  $SUDO grep -v '^aios-exit=' "$LOG" | tail -n 40 >&2
+  exit 1
+fi
+printf '${marker},"endpoint":"%s","joinedAt":"%s"}\\n' "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
+$SUDO rm -f "$STATE_DIR/failed-attempts"
+echo "joined cluster $CLUSTER_ID as node $NODE_ID"
+$SUDO grep -v '^aios-exit=' "$LOG" | tail -n 5
+`;
+}
+
+/**
+ * Undoes the join: `kubeadm reset -f` and our state, but only when the machine is joined as
+ * this node of this cluster (or not joined at all): a machine that was re-joined elsewhere
+ * since is left alone.
+ */
+export function resetScript(p: { clusterId: string; nodeId: string }): string {
+    const marker = `{"clusterId":"${p.clusterId}","nodeId":"${p.nodeId}"`;
+    return `${PRELUDE}
+if $SUDO test -e ${KUBELET_CONF} && ! $SUDO grep -qF ${q(marker)} "$MARKER" 2>/dev/null; then
+  echo "not resetting: the machine is joined, but not as node ${p.nodeId} of cluster ${p.clusterId} (see $MARKER); reset it by hand if intended" >&2
+  exit 3
+fi
+if command -v kubeadm >/dev/null 2>&1; then
+  $SUDO kubeadm reset -f 2>&1 | redact | tail -n 5
+else
+  echo "kubeadm is not installed; removing onboarding state only"
+fi
+$SUDO rm -f "$MARKER" "$STATE_DIR/join-config.yaml" "$STATE_DIR/failed-attempts" "$STATE_DIR/join.log"
+echo "reset node ${p.nodeId}"
+`;
+}

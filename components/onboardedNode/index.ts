@@ -1,0 +1,3 @@
+export { OnboardedNode } from "./onboardedNode";
+export type { AiosClusterArgs, OnboardedNodeArgs, OnboardingTimeouts } from "./args";
+export { setOnboardingParallelism } from "./slots";

@@ -1,0 +1,234 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import { buildInventory, NodeInventory } from "../machine/inventory";
+import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
+import { observe } from "../prechecks/observe";
+import { Precheck } from "../prechecks/precheck";
+import { joinScript, resetScript } from "../join/scripts";
+import { stepInterpreter } from "../steps/stepCommand";
+import type { VerifiedNode } from "../verify/verify";
+import type { OnboardedNodeArgs } from "./args";
+import { parseNodeArgs } from "./settings";
+import { slotHooks } from "./slots";
+
+const TYPE = "aios-onboarding:index:OnboardedNode";
+
+/**
+ * OnboardedNode is a component that joins an existing machine to an AIOS Kubernetes cluster
+ * and proves the AIOS Cluster Controller accepted it. Its children, in order:
+ * `${name}-precheck-*` (read-only checks, evaluated at preview), `${name}-registration`
+ * (AIOS add_node), `${name}-join` (`kubeadm join` over SSH), `${name}-verify` (Node Ready and
+ * labelled `nodeID` by the controller) and, when labels or taints are declared,
+ * `${name}-labels`. Deleting it offboards the machine in reverse order.
+ */
+export class OnboardedNode extends pulumi.ComponentResource {
+    /** The Kubernetes node name (= the AIOS node id). */
+    public readonly nodeName: pulumi.Output<string>;
+    /** The Node's labels when it was verified, `nodeID` included. */
+    public readonly labels: pulumi.Output<Record<string, string>>;
+    /** The kubelet version the Node reports. */
+    public readonly kubeletVersion: pulumi.Output<string>;
+    /** The Node's addresses. */
+    public readonly addresses: pulumi.Output<{ type: string; address: string }[]>;
+    /** What each precheck expected and found. */
+    public readonly prechecks: pulumi.Output<CheckResult[]>;
+
+    /**
+     * @param name The unique name of this component; children are named `${name}-<role>`.
+     * @param args The cluster, the machine and its SSH access; see {@link OnboardedNodeArgs}.
+     * @param opts Options for the component; providers and `protect` reach the children.
+     */
+    constructor(name: string, args: OnboardedNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Nothing is passed to super: secrets must not reach the component's state.
+        super(TYPE, name, {}, opts);
+        const s = parseNodeArgs(name, args);
+        const { cluster, machine, timeouts } = s;
+        const privateKey = pulumi.secret(args.privateKey);
+        const kubeconfig = pulumi.secret(args.cluster.kubeconfig);
+        const vpn = machine.vpn === false ? undefined : cluster.vpn;
+        const mode = machine.external ? "public" : "local_network";
+        const checkSettings: CheckSettings = {
+            nodeId: machine.nodeId,
+            clusterId: cluster.clusterId,
+            registryUrl: cluster.registryUrl,
+            protocol: cluster.protocol,
+            external: machine.external,
+            host: machine.host,
+            address: machine.address,
+            vpn,
+            kubeadmVersion: cluster.kubeadmVersion,
+        };
+        const sshTarget = (key: string) => ({
+            host: machine.host,
+            port: s.port,
+            user: s.user,
+            hostKey: machine.hostKey,
+            privateKey: key,
+            connectTimeoutSeconds: timeouts.sshConnectSeconds,
+        });
+
+        // 1. Prechecks: read-only observation, at preview and at update alike.
+        const observation = pulumi.all([privateKey, kubeconfig]).apply(([key, kc]) =>
+            observe({
+                nodeId: machine.nodeId,
+                clusterId: cluster.clusterId,
+                registryUrl: cluster.registryUrl,
+                httpTimeoutSeconds: timeouts.httpSeconds,
+                kubeconfig: kc,
+                ssh: sshTarget(key),
+                address: machine.address,
+            }),
+        );
+        const results = pulumi.unsecret(observation.apply((obs) => evaluatePrechecks(checkSettings, obs)));
+        const prechecks = applicableChecks(checkSettings).map(
+            (check) => new Precheck(`${name}-precheck-${check}`, { check, result: results.apply((rs) => rs.find((r) => r.check === check)!) }, { parent: this }),
+        );
+        const passed = results.apply((rs) => {
+            const message = failureMessage(machine.nodeId, machine.host, rs);
+            if (message) throw new pulumi.ResourceError(message, this);
+            return true;
+        });
+        const inventory: pulumi.Output<NodeInventory> = pulumi.unsecret(
+            pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts!, machine.tags, machine.nodeMetadata)),
+        );
+        const staticJoinCommand = observation.apply((obs) => obs.cluster?.clusterMetadata?.additionalInfo?.joinCommand ?? "");
+
+        const aios = {
+            protocol: cluster.protocol,
+            clusterId: cluster.clusterId,
+            registryUrl: cluster.registryUrl,
+            gatewayUrl: cluster.gatewayUrl,
+            parserUrl: cluster.parserUrl,
+            nodeId: machine.nodeId,
+            mode,
+            customIp: cluster.customIp,
+            httpTimeoutSeconds: timeouts.httpSeconds,
+        };
+        const interpreter = stepInterpreter();
+        const identity = [cluster.clusterId, machine.nodeId, cluster.protocol];
+
+        // 2. Registration with AIOS (runs the add_node policies); its delete is the last
+        //    offboarding step: make sure AIOS forgot the node and delete the Node object.
+        const registration = new command.local.Command(
+            `${name}-registration`,
+            {
+                interpreter,
+                create: "register",
+                update: "register-refresh",
+                delete: "cleanup",
+                stdin: pulumi.secret(pulumi.jsonStringify({ ...aios, node: inventory, kubeconfig })),
+                triggers: identity,
+                logging: "stderr",
+            },
+            {
+                parent: this,
+                dependsOn: prechecks,
+                additionalSecretOutputs: ["stdout", "stderr"],
+                deleteBeforeReplace: true,
+                customTimeouts: { create: `${timeouts.httpSeconds * 6 + 60}s`, delete: `${timeouts.httpSeconds * 6 + 60}s` },
+                hooks: slotHooks(),
+            },
+        );
+        const registered = registration.stdout.apply((out) => JSON.parse(out || "{}") as { registeredAt?: string; joinCommand?: string });
+
+        // 3. The join. Its stdin (the join command, with the token) is secret and ignored
+        //    after creation, so a rotated token never causes a re-join; only the machine's
+        //    identity is a trigger.
+        const joinCommand = pulumi.secret(
+            cluster.protocol === "gateway" ? registered.apply((r) => r.joinCommand ?? "") : staticJoinCommand,
+        );
+        const join = new command.remote.Command(
+            `${name}-join`,
+            {
+                connection: {
+                    host: machine.host,
+                    port: s.port,
+                    user: s.user,
+                    privateKey,
+                    hostKey: machine.hostKey.trim().split(/\s+/).slice(0, 2).join(" "),
+                    dialErrorLimit: 3,
+                    perDialTimeout: timeouts.sshConnectSeconds,
+                },
+                create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
+                update: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
+                delete: resetScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId }),
+                stdin: joinCommand,
+                triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],
+                addPreviousOutputInEnv: false,
+                logging: "stdoutAndStderr",
+            },
+            {
+                parent: this,
+                dependsOn: [registration],
+                ignoreChanges: ["stdin"],
+                additionalSecretOutputs: ["stdout", "stderr"],
+                deleteBeforeReplace: true,
+                retainOnDelete: machine.forceRemove,
+                customTimeouts: { create: `${timeouts.joinSeconds + 120}s`, update: `${timeouts.joinSeconds + 120}s`, delete: "300s" },
+                hooks: slotHooks(),
+            },
+        );
+
+        // 4. Verification; its delete is the first offboarding step: cordon, drain, deregister.
+        const verify = new command.local.Command(
+            `${name}-verify`,
+            {
+                interpreter,
+                create: "verify",
+                update: "verify",
+                delete: "offboard",
+                stdin: pulumi.secret(
+                    pulumi.jsonStringify({
+                        ...aios,
+                        kubeconfig,
+                        verifySeconds: timeouts.verifySeconds,
+                        drainSeconds: timeouts.drainSeconds,
+                        registeredAt: registered.apply((r) => r.registeredAt ?? new Date(0).toISOString()),
+                        node: inventory,
+                        forceRemove: machine.forceRemove,
+                        ssh: privateKey.apply(sshTarget),
+                    }),
+                ),
+                triggers: [...identity, registration.id],
+                addPreviousOutputInEnv: false,
+                logging: "stderr",
+            },
+            {
+                parent: this,
+                dependsOn: [join],
+                additionalSecretOutputs: ["stderr"],
+                deleteBeforeReplace: true,
+                customTimeouts: { create: `${timeouts.verifySeconds + 60}s`, update: `${timeouts.verifySeconds + 60}s`, delete: `${timeouts.drainSeconds + timeouts.httpSeconds * 6 + 120}s` },
+                hooks: slotHooks(),
+            },
+        );
+        const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
+
+        // 5. Declared labels and taints, applied after verification with server-side apply.
+        if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
+            const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, clusterIdentifier: cluster.clusterId }, { parent: this });
+            new k8s.core.v1.NodePatch(
+                `${name}-labels`,
+                {
+                    metadata: { name: machine.nodeId, labels: machine.labels },
+                    spec: machine.taints.length > 0 ? { taints: machine.taints } : undefined,
+                },
+                { parent: this, provider, dependsOn: [verify] },
+            );
+        }
+
+        this.nodeName = verified.apply((v) => v.nodeName ?? machine.nodeId);
+        this.labels = verified.apply((v) => v.labels ?? {});
+        this.kubeletVersion = verified.apply((v) => v.kubeletVersion ?? "");
+        this.addresses = verified.apply((v) => v.addresses ?? []);
+        this.prechecks = results;
+        this.registerOutputs({
+            nodeName: this.nodeName,
+            labels: this.labels,
+            kubeletVersion: this.kubeletVersion,
+            addresses: this.addresses,
+            prechecks: this.prechecks,
+        });
+    }
+}

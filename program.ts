@@ -1,0 +1,17 @@
+// The Pulumi program: one stack per AIOS cluster, one OnboardedNode per configured machine.
+import * as pulumi from "@pulumi/pulumi";
+import { onboardCluster, readClusterStack } from "./components/fleet/fleet";
+
+const nodes = onboardCluster(readClusterStack());
+
+export const onboarded = pulumi.all(
+    Object.entries(nodes).map(([id, n]) =>
+        pulumi.all([n.nodeName, n.kubeletVersion, n.labels, n.addresses]).apply(([nodeName, kubeletVersion, labels, addresses]) => ({
+            nodeId: id,
+            nodeName,
+            kubeletVersion,
+            nodeID: labels.nodeID ?? null,
+            addresses: addresses.map((a) => `${a.type}=${a.address}`),
+        })),
+    ),
+);
