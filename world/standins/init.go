@@ -30,6 +30,13 @@ func machineInit(args []string) int {
 		{filepath.Join(m.dir, "fs", "var-lib-kubelet"), "/var/lib/kubelet"},
 		{filepath.Join(m.dir, "fs", "var-lib-aios-onboarding"), "/var/lib/aios-onboarding"},
 	}
+	// A private home and /tmp, unless the world itself lives there (a clone
+	// under /root or /tmp must stay visible to the machine).
+	for _, p := range []string{"/root", "/tmp"} {
+		if !strings.HasPrefix(m.dir+"/", p+"/") {
+			binds = append(binds, [2]string{filepath.Join(m.dir, "fs", strings.TrimPrefix(p, "/")), p})
+		}
+	}
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		log.Printf("making / private: %v", err)
 		return 1
