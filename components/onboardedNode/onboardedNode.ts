@@ -3,14 +3,13 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { buildInventory, NodeInventory } from "../machine/inventory";
 import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
-import { observe } from "../prechecks/observe";
+import { currentObserver } from "../prechecks/observe";
 import { Precheck } from "../prechecks/precheck";
 import { joinScript, resetScript } from "../join/scripts";
 import { stepInterpreter } from "../steps/stepCommand";
 import type { VerifiedNode } from "../verify/verify";
 import type { OnboardedNodeArgs } from "./args";
 import { parseNodeArgs } from "./settings";
-import { slotHooks } from "./slots";
 
 const TYPE = "aios-onboarding:index:OnboardedNode";
 
@@ -33,6 +32,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
     public readonly addresses: pulumi.Output<{ type: string; address: string }[]>;
     /** What each precheck expected and found. */
     public readonly prechecks: pulumi.Output<CheckResult[]>;
+    /** True once every precheck passed; fails with the machine's precheck failures otherwise. */
+    public readonly prechecksPassed: pulumi.Output<boolean>;
 
     /**
      * @param name The unique name of this component; children are named `${name}-<role>`.
@@ -69,6 +70,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         });
 
         // 1. Prechecks: read-only observation, at preview and at update alike.
+        const observe = currentObserver();
         const observation = pulumi.all([privateKey, kubeconfig]).apply(([key, kc]) =>
             observe({
                 nodeId: machine.nodeId,
@@ -127,7 +129,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 additionalSecretOutputs: ["stdout", "stderr"],
                 deleteBeforeReplace: true,
                 customTimeouts: { create: `${timeouts.httpSeconds * 6 + 60}s`, delete: `${timeouts.httpSeconds * 6 + 60}s` },
-                hooks: slotHooks(),
             },
         );
         const registered = registration.stdout.apply((out) => JSON.parse(out || "{}") as { registeredAt?: string; joinCommand?: string });
@@ -166,7 +167,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 deleteBeforeReplace: true,
                 retainOnDelete: machine.forceRemove,
                 customTimeouts: { create: `${timeouts.joinSeconds + 120}s`, update: `${timeouts.joinSeconds + 120}s`, delete: "300s" },
-                hooks: slotHooks(),
             },
         );
 
@@ -200,7 +200,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 additionalSecretOutputs: ["stderr"],
                 deleteBeforeReplace: true,
                 customTimeouts: { create: `${timeouts.verifySeconds + 60}s`, update: `${timeouts.verifySeconds + 60}s`, delete: `${timeouts.drainSeconds + timeouts.httpSeconds * 6 + 120}s` },
-                hooks: slotHooks(),
             },
         );
         const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
@@ -223,6 +222,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         this.kubeletVersion = verified.apply((v) => v.kubeletVersion ?? "");
         this.addresses = verified.apply((v) => v.addresses ?? []);
         this.prechecks = results;
+        this.prechecksPassed = passed;
         this.registerOutputs({
             nodeName: this.nodeName,
             labels: this.labels,

@@ -93,6 +93,18 @@ export class Semaphore {
 
 export const probeSlots = new Semaphore(4);
 
+let observer: (input: ObserveInput) => Promise<Observation> = observe;
+
+/** The observer the component uses; replaced only by unit tests. @internal */
+export function currentObserver(): (input: ObserveInput) => Promise<Observation> {
+    return observer;
+}
+
+/** Replaces the observer (unit tests of the component's wiring). @internal */
+export function useObserverForTesting(fn: ((input: ObserveInput) => Promise<Observation>) | undefined): void {
+    observer = fn ?? observe;
+}
+
 export async function observe(input: ObserveInput): Promise<Observation> {
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const obs: Observation = { configuredAddresses: [] };

@@ -1,0 +1,174 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { created, findCreated, installMocks, isSecretInput, secretValue, unwrap } from "../../helpers/mocks";
+import { healthyObservation } from "../../helpers/observations";
+import type { Observation } from "../../../components/prechecks/checks";
+
+type Mod = typeof import("../../../components/onboardedNode");
+type ObserveMod = typeof import("../../../components/prechecks/observe");
+
+const TOKEN = "abcdef.0123456789abcdef";
+
+describe("OnboardedNode wiring", function () {
+    let mod: Mod;
+    let observeMod: ObserveMod;
+    let observation: Observation;
+    const options: Record<string, pulumi.ResourceOptions & { type: string }> = {};
+
+    before(async () => {
+        await installMocks();
+        mod = await import("../../../components/onboardedNode");
+        observeMod = await import("../../../components/prechecks/observe");
+        observeMod.useObserverForTesting(async () => observation);
+    });
+    after(() => observeMod.useObserverForTesting(undefined));
+    beforeEach(() => {
+        created.length = 0;
+        observation = healthyObservation();
+    });
+
+    // Mocks do not see resource options; a transformation on the parent reaches every child.
+    const capture: pulumi.ResourceTransformation = (args) => {
+        options[args.name] = { ...args.opts, type: args.type };
+        return undefined;
+    };
+
+    function build(name: string, extra: Partial<import("../../../components/onboardedNode").OnboardedNodeArgs> = {}) {
+        return new mod.OnboardedNode(
+            name,
+            {
+                cluster: {
+                    clusterId: "aios-demo",
+                    registryUrl: "http://127.0.0.1:30101",
+                    protocol: "gateway",
+                    gatewayUrl: "http://127.0.0.1:30600",
+                    kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config"),
+                },
+                nodeId: name,
+                host: "10.0.0.5",
+                hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMx2KjnQ3i4Sr7mE3z0Gv3gpQH6wL8Lx0cC8i0Y1b0k1 root@m1",
+                privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----"),
+                ...extra,
+            },
+            { transformations: [capture] },
+        );
+    }
+
+    it("creates the precheck, registration, join and verify children named after the component", async () => {
+        const node = build("worker-1");
+        await unwrap(node.nodeName);
+        const names = created.map((r) => `${r.type} ${r.name}`).sort();
+        assert.deepEqual(names, [
+            "aios-onboarding:index:OnboardedNode worker-1",
+            "aios-onboarding:index:Precheck worker-1-precheck-gpu-driver",
+            "aios-onboarding:index:Precheck worker-1-precheck-kubeadm",
+            "aios-onboarding:index:Precheck worker-1-precheck-kubernetes",
+            "aios-onboarding:index:Precheck worker-1-precheck-membership",
+            "aios-onboarding:index:Precheck worker-1-precheck-node-id",
+            "aios-onboarding:index:Precheck worker-1-precheck-ports",
+            "aios-onboarding:index:Precheck worker-1-precheck-registry",
+            "aios-onboarding:index:Precheck worker-1-precheck-ssh",
+            "command:local:Command worker-1-registration",
+            "command:local:Command worker-1-verify",
+            "command:remote:Command worker-1-join",
+        ]);
+    });
+
+    it("orders prechecks → registration → join → verification with dependsOn", async () => {
+        const node = build("worker-2");
+        await unwrap(node.nodeName);
+        const deps = (n: string) => ((options[n].dependsOn ?? []) as pulumi.Resource[]);
+        const nameOf = async (r: pulumi.Resource) => (await unwrap(r.urn)).split("::").pop();
+        const regDeps = await Promise.all(deps("worker-2-registration").map(nameOf));
+        assert.ok(regDeps.length >= 7 && regDeps.every((n) => n!.startsWith("worker-2-precheck-")), `registration depends on ${regDeps}`);
+        assert.deepEqual(await Promise.all(deps("worker-2-join").map(nameOf)), ["worker-2-registration"]);
+        assert.deepEqual(await Promise.all(deps("worker-2-verify").map(nameOf)), ["worker-2-join"]);
+    });
+
+    it("keeps the token and the SSH key secret and out of triggers and scripts", async () => {
+        const node = build("worker-3");
+        await unwrap(node.nodeName);
+        const join = findCreated("command:remote:Command", "worker-3-join")!;
+        assert.ok(isSecretInput(join.inputs.stdin), "join stdin (the join command) must be secret");
+        assert.match(String(secretValue(join.inputs.stdin)), /^kubeadm join /);
+        assert.ok(isSecretInput(join.inputs.connection) || isSecretInput((join.inputs.connection as Record<string, unknown>).privateKey), "the SSH key must be secret");
+        assert.deepEqual(join.inputs.triggers, ["aios-demo", "worker-3", "10.0.0.5", 22]);
+        for (const field of ["create", "update", "delete"]) {
+            assert.ok(!String(join.inputs[field]).includes(TOKEN), `${field} must not hold the token`);
+        }
+        assert.match(String(join.inputs.create), /kubeadm join --config "\$CONFIG" --node-name "\$NODE_ID"/);
+        assert.equal(join.inputs.addPreviousOutputInEnv, false);
+        const reg = findCreated("command:local:Command", "worker-3-registration")!;
+        assert.ok(isSecretInput(reg.inputs.stdin), "registration stdin carries the kubeconfig and must be secret");
+        const verify = findCreated("command:local:Command", "worker-3-verify")!;
+        assert.ok(isSecretInput(verify.inputs.stdin), "verify stdin carries the kubeconfig and SSH key and must be secret");
+        assert.deepEqual(options["worker-3-join"].ignoreChanges, ["stdin"], "a rotated token must not cause a re-join");
+        assert.deepEqual(options["worker-3-join"].additionalSecretOutputs, ["stdout", "stderr", "connection"]);
+        assert.deepEqual(options["worker-3-registration"].additionalSecretOutputs, ["stdout", "stderr"]);
+        assert.equal(options["worker-3-join"].deleteBeforeReplace, true);
+    });
+
+    it("offboards on delete: drain+deregister, then reset, then Node cleanup", async () => {
+        const node = build("worker-4");
+        await unwrap(node.nodeName);
+        assert.equal(findCreated("command:local:Command", "worker-4-verify")!.inputs.delete, "offboard");
+        assert.match(String(findCreated("command:remote:Command", "worker-4-join")!.inputs.delete), /kubeadm reset -f/);
+        assert.equal(findCreated("command:local:Command", "worker-4-registration")!.inputs.delete, "cleanup");
+        assert.equal(options["worker-4-join"].retainOnDelete, false);
+        const forced = build("worker-5", { forceRemove: true });
+        await unwrap(forced.nodeName);
+        assert.equal(options["worker-5-join"].retainOnDelete, true, "forceRemove skips the reset of an unreachable machine");
+    });
+
+    it("exposes the verified Node as outputs", async () => {
+        const node = build("worker-6");
+        assert.equal(await unwrap(node.nodeName), "worker-6");
+        assert.equal(await unwrap(node.kubeletVersion), "v1.36.3");
+        assert.deepEqual(await unwrap(node.labels), { nodeID: "worker-6" });
+        assert.equal(await unwrap(node.prechecksPassed), true);
+    });
+
+    it("adds external checks, a VPN check and the label patch only when configured", async () => {
+        const node = build("edge-1", {
+            external: true,
+            cluster: { clusterId: "aios-demo", registryUrl: "http://127.0.0.1:30101", gatewayUrl: "http://127.0.0.1:30600", vpn: { interface: "wg0", cidr: "10.8.0.0/24" }, kubeconfig: pulumi.secret("x") },
+            labels: { "example.com/rack": "r2" },
+        });
+        await unwrap(node.nodeName);
+        for (const check of ["external-allowed", "static-ip", "vpn"]) {
+            assert.ok(findCreated("aios-onboarding:index:Precheck", `edge-1-precheck-${check}`), `missing ${check}`);
+        }
+        const patch = findCreated("kubernetes:core/v1:NodePatch", "edge-1-labels");
+        assert.ok(patch, "labels are applied with a NodePatch");
+        assert.deepEqual((patch!.inputs.metadata as Record<string, unknown>).labels, { "example.com/rack": "r2" });
+        assert.ok(findCreated("pulumi:providers:kubernetes", "edge-1-k8s"));
+        assert.equal(findCreated("kubernetes:core/v1:NodePatch", "worker-1-labels"), undefined);
+    });
+
+    it("fails with machine, check, expected and found when a precheck fails, and registers nothing", async () => {
+        observation = healthyObservation({}, { kubeadm: "v1.35.0\nexit=0" });
+        const node = build("worker-7");
+        await assert.rejects(unwrap(node.prechecksPassed), (e: Error) => {
+            assert.match(e.message, /machine worker-7 \(10\.0\.0\.5\) failed 1 precheck; nothing was changed/);
+            assert.match(e.message, /kubeadm: expected kubeadm 1\.36\.x \(from registry clusterMetadata\.additionalInfo\.kubeadmVersion "v1\.36\.3"\); found v1\.35\.0 \(compared 1\.35 with 1\.36\)/);
+            return true;
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(findCreated("command:local:Command", "worker-7-registration"), undefined, "no registration after a failed precheck");
+        assert.equal(findCreated("command:remote:Command", "worker-7-join"), undefined);
+    });
+
+    it("rejects invalid arguments with every problem at once", () => {
+        assert.throws(
+            () => build("Bad_Name", { host: "10.0.0.5; rm -rf /", hostKey: "nope", port: 70000 }),
+            (e: Error) => {
+                assert.match(e.message, /invalid arguments for OnboardedNode "Bad_Name": 4 problems/);
+                assert.match(e.message, /nodeId: "Bad_Name" is not a lowercase DNS-1123 name/);
+                assert.match(e.message, /host: "10\.0\.0\.5; rm -rf \/" is not an IP address or DNS host name/);
+                assert.match(e.message, /hostKey: "nope" is not a public host key/);
+                assert.match(e.message, /port: number 70000/);
+                return true;
+            },
+        );
+    });
+});
