@@ -38,7 +38,7 @@ export class ParserClient {
         // template store's policy (contract §3.2).
         const body = {
             header: { templateUri: "Parser/V1", parameters: {} },
-            body: { spec: { values: { clusterId, ...nodeData } } },
+            body: { spec: { values: { clusterId, nodeData } } },
         };
         const res = await requestJson(
             { service: "parser", operation, method: "POST", url: `${this.apiUrl}/api/addNode`, body, retryable: false },
