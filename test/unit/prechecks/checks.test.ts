@@ -1,0 +1,118 @@
+import * as assert from "node:assert/strict";
+import { CheckSettings, evaluatePrechecks, failureMessage } from "../../../components/prechecks/checks";
+import { healthyObservation } from "../../helpers/observations";
+
+const base: CheckSettings = { nodeId: "worker-1", clusterId: "aios-demo", registryUrl: "http://r", protocol: "gateway", external: false, host: "10.0.0.5" };
+const status = (s: CheckSettings, obs = healthyObservation()) => Object.fromEntries(evaluatePrechecks(s, obs).map((r) => [r.check, r]));
+
+describe("prechecks", () => {
+    it("pass on a healthy machine that is not joined", () => {
+        const rs = evaluatePrechecks({ ...base, external: true, vpn: { interface: "wg0", cidr: "10.8.0.0/24" } }, healthyObservation());
+        assert.deepEqual(rs.filter((r) => r.status !== "passed"), []);
+        assert.equal(failureMessage("worker-1", "10.0.0.5", rs), undefined);
+    });
+
+    it("fail kubeadm on a minor mismatch and say what was compared", () => {
+        const r = status(base, healthyObservation({}, { kubeadm: "v1.35.2\nexit=0" })).kubeadm;
+        assert.equal(r.status, "failed");
+        assert.match(r.observed, /v1\.35\.2 \(compared 1\.35 with 1\.36\)/);
+    });
+
+    it("read the AIOS docs' malformed v28.0.1 as 1.28 and say so", () => {
+        const obs = healthyObservation();
+        obs.cluster!.clusterMetadata!.additionalInfo!.kubeadmVersion = "v28.0.1";
+        const r = status(base, obs).kubeadm;
+        assert.equal(r.status, "failed");
+        assert.match(r.expected, /kubeadm 1\.28\.x .*"v28\.0\.1".*read as 1\.28/);
+    });
+
+    it("fall back to the API server version when the registry has none", () => {
+        const obs = healthyObservation();
+        delete obs.cluster!.clusterMetadata!.additionalInfo!.kubeadmVersion;
+        const r = status(base, obs).kubeadm;
+        assert.equal(r.status, "passed");
+        assert.match(r.expected, /the API server's \/version "v1\.36\.3"/);
+    });
+
+    it("fail when kubeadm is missing", () => {
+        assert.match(status(base, healthyObservation({}, { kubeadm: "missing" })).kubeadm.observed, /not installed/);
+    });
+
+    it("fail an external machine on a cluster that forbids external nodes", () => {
+        const obs = healthyObservation();
+        obs.cluster!.config!.allowExternalNodes = false;
+        const r = status({ ...base, external: true }, obs)["external-allowed"];
+        assert.equal(r.status, "failed");
+        assert.equal(r.observed, "config.allowExternalNodes = false");
+    });
+
+    it("fail static-ip when the address is not the machine's or is DHCP-assigned", () => {
+        const s = { ...base, external: true, address: "203.0.113.9" };
+        const missing = status(s, healthyObservation({ configuredAddresses: ["203.0.113.9"] }))["static-ip"];
+        assert.equal(missing.status, "failed");
+        assert.match(missing.observed, /not found; the machine has 10\.0\.0\.5 \(eth0\)/);
+        const dynamic = status(base.external ? base : { ...base, external: true }, healthyObservation({}, { addr: "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic eth0" }))["static-ip"];
+        assert.match(dynamic.observed, /DHCP-assigned/);
+    });
+
+    it("fail ports when 10250 (external) or a NodePort is taken", () => {
+        const tcp = "   0: 00000000:280A 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n   1: 00000000:7D00 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 2 1";
+        const ext = status({ ...base, external: true }, healthyObservation({}, { tcp })).ports;
+        assert.equal(ext.status, "failed");
+        assert.match(ext.observed, /10250\/tcp.*32000\/tcp/);
+        const internal = status(base, healthyObservation({}, { tcp: "   0: 00000000:280A 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1" })).ports;
+        assert.equal(internal.status, "passed", "an internal machine only needs the NodePort range");
+    });
+
+    it("fail vpn when the interface is missing or outside the CIDR", () => {
+        const s = { ...base, vpn: { interface: "wg0", cidr: "10.9.0.0/24" } };
+        assert.match(status(s).vpn.observed, /wg0 has 10\.8\.0\.5/);
+        const gone = status({ ...base, vpn: { interface: "tailscale0" } }).vpn;
+        assert.match(gone.observed, /no interface tailscale0/);
+    });
+
+    it("treat a machine joined as this node of this cluster as done and skip pre-join checks", () => {
+        const joined = healthyObservation({}, { kubelet: "present\nhttps://10.0.0.1:6443", marker: '{"clusterId":"aios-demo","nodeId":"worker-1","endpoint":"10.0.0.1:6443"}', tcp: "   0: 00000000:280A 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1", kubeadm: "v1.35.0\nexit=0" });
+        const rs = status({ ...base, external: true }, joined);
+        assert.equal(rs.membership.status, "passed");
+        assert.equal(rs.ports.status, "skipped");
+        assert.equal(rs.kubeadm.status, "skipped");
+    });
+
+    it("fail membership when the machine belongs to another cluster or the name is taken", () => {
+        const other = status(base, healthyObservation({}, { kubelet: "present\nhttps://other:6443" })).membership;
+        assert.equal(other.status, "failed");
+        assert.match(other.observed, /kubelet\.conf exists pointing at https:\/\/other:6443/);
+        const taken = status(base, healthyObservation({ kubeNode: { metadata: { name: "worker-1" }, status: { addresses: [{ type: "InternalIP", address: "10.0.0.99" }] } } })).membership;
+        assert.match(taken.observed, /a different machine already holds the name/);
+        const elsewhere = status(base, healthyObservation({ otherCluster: "cluster-b" })).membership;
+        assert.match(elsewhere.observed, /registered in AIOS cluster cluster-b/);
+    });
+
+    it("report an unreachable machine once, naming the SSH failure, not as every check", () => {
+        const rs = evaluatePrechecks(base, healthyObservation({ facts: undefined, sshError: "root@10.0.0.5:22: the SSH port cannot be reached (Connection refused)" }));
+        const msg = failureMessage("worker-1", "10.0.0.5", rs)!;
+        assert.match(msg, /failed 1 precheck;/);
+        assert.match(msg, /ssh: expected SSH to 10\.0\.0\.5 with the pinned host key; found root@10\.0\.0\.5:22: the SSH port cannot be reached/);
+        assert.match(msg, /not evaluated until then: membership, ports, kubeadm, gpu-driver/);
+    });
+
+    it("fail the registry check with the registry's error", () => {
+        const r = status(base, healthyObservation({ cluster: undefined, clusterError: "registry http://r unreachable (ECONNREFUSED)" })).registry;
+        assert.equal(r.status, "failed");
+        assert.match(r.observed, /ECONNREFUSED/);
+    });
+
+    it("need a static join command for the parser protocol and never show it", () => {
+        const ok = status({ ...base, protocol: "parser" })["join-command"];
+        assert.equal(ok.observed, "present (secret, not shown)");
+        const obs = healthyObservation();
+        obs.cluster!.clusterMetadata!.additionalInfo!.joinCommand = "";
+        assert.equal(status({ ...base, protocol: "parser" }, obs)["join-command"].observed, "empty");
+    });
+
+    it("fail gpu-driver when nvidia-smi is installed but broken", () => {
+        const r = status(base, healthyObservation({}, { gpus: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\nexit=9" }))["gpu-driver"];
+        assert.equal(r.status, "failed");
+    });
+});
