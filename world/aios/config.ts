@@ -24,8 +24,9 @@ export const worldConfigSchema = z.object({
     membershipClusterId: z.string().optional(),
     /**
      * Optional: run the membership server's start-up routine (label every Node `nodeID=<name>`,
-     * then replace the cluster's `nodes.nodeData` from Kubernetes) when the world starts, as the
-     * real server does. Default true when a kubeconfig is given.
+     * then replace the default cluster's `nodes.nodeData` from Kubernetes) when the world starts.
+     * Default false: the real membership server runs it once, when the cluster infra is deployed,
+     * not whenever the registry restarts; `POST /_world/membership/restart` runs it on demand.
      */
     membershipStartup: z.boolean().optional(),
     /** Optional: the parser's initial addNode behaviour. */

@@ -203,7 +203,7 @@ export async function startAiosWorld(input: WorldConfigInput, opts: StartOptions
     const { loadedFromStateFile } = store.init(seed);
     log("world", loadedFromStateFile ? `registry state loaded from ${cfg.stateFile}` : `registry seeded with ${seed.length} cluster(s)`);
 
-    const runStartup = cfg.membershipStartup ?? ctx.kube !== undefined;
+    const runStartup = cfg.membershipStartup === true;
 
     world = {
         ports,

@@ -492,6 +492,44 @@ describe("AIOS world: state file, reset and the parser", function () {
     });
 });
 
+describe("AIOS world: the membership server's start-up routine", function () {
+    this.timeout(20000);
+
+    it("is off by default: existing Nodes keep their labels and the seed's nodeData stays", async () => {
+        const kube = new FakeKube({ kind: "none" });
+        kube.addNode("old-1", { ready: true });
+        const env = await startEnv({ seedClusters: [{ ...seedCluster(), nodes: { count: 1, nodeData: [node("seed-1")] } }] }, kube);
+        try {
+            assert.deepEqual(kube.log, []);
+            assert.deepEqual((await env.cluster()).nodes.nodeData.map((n) => n.id), ["seed-1"]);
+        } finally {
+            await env.stop();
+        }
+    });
+
+    it("membershipStartup labels every Node nodeID=<name> and rebuilds nodeData from Kubernetes; a restart loses waiters", async () => {
+        const kube = new FakeKube({ kind: "none" });
+        kube.addNode("old-1", { ready: true, labels: { nodeID: "custom" }, capacity: { cpu: "4", memory: "8192Mi" } });
+        const env = await startEnv({ membershipStartup: true, seedClusters: [{ ...seedCluster(), nodes: { count: 1, nodeData: [node("seed-1")] } }] }, kube);
+        try {
+            assert.equal(kube.labels("old-1").nodeID, "old-1", "overwrites a custom nodeID");
+            const doc = await env.cluster();
+            assert.deepEqual(doc.nodes.nodeData, [
+                { id: "old-1", gpus: { count: 0, memory: 0, gpus: [], features: [], modelNames: [] }, vcpus: { count: 4 }, memory: 8192, swap: 0, storage: { disks: 1, size: 512000 }, network: { interfaces: 1, txBandwidth: 10000, rxBandwidth: 10000 } },
+            ]);
+            await join(env, "pending-1");
+            assert.equal(waiterOf(env, "pending-1")?.state, "waiting");
+            assert.equal((await send("POST", env.url("control", "/_world/membership/restart"), {})).status, 200);
+            await waitFor("cancelled waiter", () => (waiterOf(env, "pending-1")?.state === "cancelled" ? true : undefined));
+            kube.addNode("pending-1", { ready: true });
+            await sleep(300);
+            assert.equal(kube.labels("pending-1").nodeID, undefined);
+        } finally {
+            await env.stop();
+        }
+    });
+});
+
 describe("AIOS world: Kubernetes credentials from the kubeconfig", function () {
     this.timeout(30000);
     let certs: Certs;
