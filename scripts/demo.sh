@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's main job on the local world: bring the world up (if it is not), configure the
+# "demo" stack from .world/world.json, `pulumi up` the three machines, and print the nodes as
+# Kubernetes sees them.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+bash scripts/world.sh up >&2
+# shellcheck source=scripts/pulumi-env.sh
+. scripts/pulumi-env.sh
+mkdir -p .world/state
+export PULUMI_BACKEND_URL="file://$repo/.world/state"
+export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE:-aios-demo-passphrase}
+node -r ts-node/register/transpile-only scripts/demo.ts "$@"
