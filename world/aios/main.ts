@@ -35,6 +35,9 @@ async function main(): Promise<void> {
     process.on("SIGINT", () => void stop("SIGINT"));
     void world.stopRequested.then(() => stop("POST /_world/stop"));
     process.stdout.write(JSON.stringify({ ready: true, ports: world.ports }) + "\n");
+    // The same news as a log line, for log watchers that look for the bare marker {"ready":true}.
+    const list = Object.entries(world.ports).map(([k, v]) => `${k}=:${v}`).join(" ");
+    process.stderr.write(`[aios-world] world: {"ready":true} ${list}\n`);
 }
 
 main().catch((e: unknown) => {

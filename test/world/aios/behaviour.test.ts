@@ -612,6 +612,7 @@ describe("AIOS world: the process entry point (world/aios/main.ts)", function ()
             for (const k of ["registry", "parser", "gateway", "membership", "control"]) assert.ok(p.ready.ports[k] > 0, k);
             const state = (await send("GET", `http://127.0.0.1:${p.ready.ports.control}/_world/state`)).json as { clusters: { id: string }[] };
             assert.deepEqual(state.clusters.map((c) => c.id), [CID]);
+            await waitFor("stderr ready marker", () => (p.stderr().includes('{"ready":true}') ? true : undefined));
             p.child.kill("SIGTERM");
             assert.equal(await p.exited, 0);
             assert.match(p.stderr(), /stopping \(SIGTERM\)/);
