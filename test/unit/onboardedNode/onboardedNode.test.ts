@@ -13,7 +13,7 @@ describe("OnboardedNode wiring", function () {
     let mod: Mod;
     let observeMod: ObserveMod;
     let observation: Observation;
-    const options: Record<string, pulumi.ResourceOptions & { type: string }> = {};
+    const options: Record<string, pulumi.CustomResourceOptions & { type: string }> = {};
 
     before(async () => {
         await installMocks();
