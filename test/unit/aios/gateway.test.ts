@@ -47,9 +47,11 @@ describe("GatewayClient.joinNode", function () {
         }
     });
 
+    const valid = `kubeadm join 10.0.0.10:6443 --token ${TOKEN} --discovery-token-ca-cert-hash ${HASH}`;
     for (const [label, body] of [
         ["an empty join_command", { success: true, result: { success: true, join_command: "" } }],
-        ["success false at the top", { success: false, result: { success: true, join_command: "kubeadm join x" } }],
+        ["success false at the top", { success: false, result: { success: true, join_command: valid } }],
+        ["no result.success", { success: true, result: { join_command: valid } }],
         ["no result at all", { success: true }],
     ] as const) {
         it(`treats a 200 with ${label} as malformed, not as a join command`, async function () {
@@ -224,6 +226,17 @@ describe("ParserClient.addNode", function () {
             } finally {
                 await server.close();
             }
+        }
+    });
+
+    it("treats a 200 with success:false as a failure with the parser's error text", async function () {
+        const server = await gateway({ "/api/addNode": [200, { success: false, error: "task queue full" }] });
+        try {
+            const e = await rejection(new ParserClient(server.url).addNode("demo", NODE));
+            assert.equal(e.kind, "failed");
+            assert.equal(e.reason, "task queue full");
+        } finally {
+            await server.close();
         }
     });
 

@@ -363,6 +363,8 @@ describe("AIOS clients replaying the recorded vectors", function () {
                         { method: v.request?.method, path: pathOf(v), body: expectedBody(v) },
                         "the client's request differs from the recorded one",
                     );
+                    // The parser rejects other content types with 415 (contract §3.1).
+                    if (first.body !== null) assert.equal(first.headers["content-type"], "application/json");
                 }
                 c.check(outcome, server.received);
             } finally {
