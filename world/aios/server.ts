@@ -144,21 +144,25 @@ export async function startAiosWorld(input: WorldConfigInput, opts: StartOptions
         return res;
     };
 
-    let world: AiosWorld;
+    const holder: { world?: AiosWorld } = {};
+    const w = (): AiosWorld => {
+        if (!holder.world) throw new Error("the world is still starting");
+        return holder.world;
+    };
     const controlRouter = new Router();
     const ok = (body: unknown) => expressJson(body);
-    controlRouter.add("GET", "/_world/state", () => ok(world.state()));
+    controlRouter.add("GET", "/_world/state", () => ok(w().state()));
     controlRouter.add("POST", "/_world/faults", async (req) => {
-        await world.setFaults(jsonBody(req));
-        const s = world.state();
+        await w().setFaults(jsonBody(req));
+        const s = w().state();
         return ok({ faults: s.faults, policies: s.policies });
     });
     controlRouter.add("POST", "/_world/reset", async () => {
-        await world.reset();
+        await w().reset();
         return ok({ reset: true });
     });
     controlRouter.add("POST", "/_world/membership/restart", async () => {
-        await world.restartMembership();
+        await w().restartMembership();
         return ok({ restarted: true });
     });
     controlRouter.add("POST", "/_world/stop", () => {
@@ -205,7 +209,7 @@ export async function startAiosWorld(input: WorldConfigInput, opts: StartOptions
 
     const runStartup = cfg.membershipStartup === true;
 
-    world = {
+    const world: AiosWorld = {
         ports,
         config: cfg,
         state(): WorldState {
@@ -291,6 +295,7 @@ export async function startAiosWorld(input: WorldConfigInput, opts: StartOptions
         stopRequested,
     };
 
+    holder.world = world;
     if (runStartup) await membershipStartup(ctx);
     return world;
 }
