@@ -1,7 +1,7 @@
 /**
  * Client of the AIOS cluster registry (Express + Mongoose, NodePort 30101; contract §2).
  */
-import { AiosError, asObject, errorText, HttpOptions, JsonResponse, normalizeBaseUrl, requestJson } from "./http";
+import { AiosError, asObject, errorText, HttpOptions, JsonResponse, normalizeBaseUrl, requestJson, safeUrl } from "./http";
 import { ClusterDocument, NodeEntry, parseClusterDocument } from "./schemas";
 
 /** A Mongo update document, e.g. `{"$set": {"nodes.count": 1}}` (contract §2.1 `PUT /clusters/:id`). */
@@ -79,7 +79,7 @@ export class RegistryClient {
             throw new AiosError({
                 service: "registry",
                 operation: `looking up the cluster of node ${nodeId}`,
-                url: `${this.baseUrl}/clusters/query`,
+                url: safeUrl(`${this.baseUrl}/clusters/query`),
                 kind: "failed",
                 reason: `node ${nodeId} is listed in ${holding.length} clusters: ${holding.map((c) => c.id).join(", ")}`,
                 fix: "remove the stale nodes.nodeData entries from all but one cluster",

@@ -94,9 +94,11 @@ describe("RegistryClient queries", function () {
         const twin: Doc = { id: "twin", nodes: { count: 1, nodeData: [{ id: "gpu-node-7" }] } };
         const server = await fakeRegistry([afterJoin(), twin]);
         try {
-            await assert.rejects(new RegistryClient(server.url).findClusterOfNode("gpu-node-7"), (e: unknown) => {
+            const withAuth = server.url.replace("http://", "http://ops:hunter2@");
+            await assert.rejects(new RegistryClient(withAuth).findClusterOfNode("gpu-node-7"), (e: unknown) => {
                 assert.ok(AiosError.isInstance(e));
                 assert.equal(e.kind, "failed");
+                assert.equal(e.url, `${server.url}/clusters/query`, "credentials stay out of errors");
                 assert.match(e.reason, /node gpu-node-7 is listed in 2 clusters: cluster-west-vision-001, twin/);
                 return true;
             });
