@@ -187,7 +187,7 @@ func (k *kubelet) register() error {
 	if isStatus(err, 409) {
 		// Re-join after reset: the Node object is still there; update it.
 		log.Printf("I Node %q already exists, updating it", k.name)
-		patch := map[string]any{"metadata": map[string]any{"labels": k.nodeLabels()}, "spec": map[string]any{"unschedulable": nil}}
+		patch := map[string]any{"metadata": map[string]any{"labels": k.nodeLabels()}}
 		err = k.c.do("PATCH", "/api/v1/nodes/"+k.name, "application/merge-patch+json", patch, nil)
 	}
 	if err != nil {
@@ -287,10 +287,51 @@ func (k *kubelet) updateStatus(ready bool) error {
 	if err == nil {
 		if ready != k.ready {
 			log.Printf("I Node %q Ready=%v", k.name, ready)
+			if err := k.syncNotReadyTaint(ready); err != nil {
+				log.Printf("E updating the not-ready taint: %v", err)
+			}
 		}
 		k.ready = ready
 	}
 	return err
+}
+
+// syncNotReadyTaint does what the node lifecycle controller (absent here)
+// does with the taint that admission puts on every new Node: removes
+// node.kubernetes.io/not-ready when Ready, adds it when not.
+func (k *kubelet) syncNotReadyTaint(ready bool) error {
+	const key = "node.kubernetes.io/not-ready"
+	var n struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+		Spec struct {
+			Taints []map[string]any `json:"taints"`
+		} `json:"spec"`
+	}
+	if err := k.c.do("GET", "/api/v1/nodes/"+k.name, "", nil, &n); err != nil {
+		return err
+	}
+	has := false
+	taints := []map[string]any{}
+	for _, t := range n.Spec.Taints {
+		if t["key"] == key {
+			has = true
+			if !ready {
+				taints = append(taints, t)
+			}
+			continue
+		}
+		taints = append(taints, t)
+	}
+	if has == !ready {
+		return nil
+	}
+	if !ready {
+		taints = append(taints, map[string]any{"key": key, "effect": "NoSchedule"})
+	}
+	patch := map[string]any{"metadata": map[string]any{"resourceVersion": n.Metadata.ResourceVersion}, "spec": map[string]any{"taints": taints}}
+	return k.c.do("PATCH", "/api/v1/nodes/"+k.name, "application/merge-patch+json", patch, nil)
 }
 
 func (k *kubelet) renewLease() error {
