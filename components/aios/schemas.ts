@@ -3,6 +3,7 @@
  * from the registry and the node document we send to the parser or gateway.
  */
 import { z } from "zod";
+import { formatPath, valueAt } from "../config/errors";
 
 // ---------------------------------------------------------------------------------------------
 // Cluster document (as `GET {registry}/clusters/:id` returns it)
@@ -138,7 +139,7 @@ function parseWith<T>(schema: z.ZodType<T>, input: unknown): ParseResult<T> {
 
 /** `config.allowExternalNodes: expected boolean, found string "yes"`. */
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-    const path = formatPath(issue.path) || "(document)";
+    const path = formatPath("", issue.path) || "(document)";
     const found = valueAt(input, issue.path);
     const expected =
         issue.code === "invalid_type"
@@ -150,18 +151,6 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 // zod's names for types that users know by another name.
 const TYPE_NAMES: Record<string, string> = { int: "integer", record: "object" };
 
-function formatPath(path: PropertyKey[]): string {
-    return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`), "");
-}
-
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
-    let cur: unknown = root;
-    for (const key of path) {
-        if (cur === null || typeof cur !== "object") return undefined;
-        cur = (cur as Record<PropertyKey, unknown>)[key];
-    }
-    return cur;
-}
 
 /** `string "yes"`, `number 3`, `array of 2`, `object`, `nothing`: short, and never a long string. */
 function describeValue(value: unknown): string {

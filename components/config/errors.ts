@@ -36,7 +36,7 @@ export function describeValue(value: unknown): string {
     return `${typeof value} ${String(value)}`;
 }
 
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
+export function valueAt(root: unknown, path: PropertyKey[]): unknown {
     let cur: unknown = root;
     for (const key of path) {
         if (cur === null || typeof cur !== "object") return undefined;
