@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Offline Pulumi environment for this project. Source it from bash:
+#
+#   . scripts/pulumi-env.sh
+#
+# It finds (or builds, on first use) the tools with scripts/toolchain.sh unless AIOS_TOOLS_BIN is already
+# set, then exports what the engine needs to run with no network: the tools bin folder first on PATH,
+# Node 22 from node_modules next, a PULUMI_HOME outside the clone, and the switches that stop the CLI from
+# calling home. Provider plugins found by toolchain.sh are installed into PULUMI_HOME under the exact
+# versions the npm SDKs ask for. The backend (file://…) and PULUMI_CONFIG_PASSPHRASE are the caller's.
+
+_aios_env() {
+  local repo cache bin
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || return 1
+  cache=${AIOS_TOOLS_CACHE:-$HOME/.cache/aios-onboarding-tools}
+  bin=${AIOS_TOOLS_BIN:-}
+  if [[ -z "$bin" ]]; then
+    bin=$(bash "$repo/scripts/toolchain.sh" | tail -n 1) || {
+      echo "pulumi-env: scripts/toolchain.sh failed" >&2
+      return 1
+    }
+  fi
+  [[ -x "$bin/pulumi" ]] || {
+    echo "pulumi-env: no pulumi in $bin" >&2
+    return 1
+  }
+
+  export AIOS_TOOLS_BIN=$bin
+  export PULUMI_HOME=${PULUMI_HOME:-$cache/pulumi-home}
+  export PULUMI_SKIP_UPDATE_CHECK=true
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  export PULUMI_DISABLE_REGISTRY_RESOLVE=true
+  export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+  export PULUMI_SKIP_CONFIRMATIONS=true
+  case ":$PATH:" in
+    *":$bin:"*) ;;
+    *) PATH=$bin:$repo/node_modules/.bin:$PATH ;;
+  esac
+  export PATH
+  mkdir -p "$PULUMI_HOME"
+
+  # name version: the versions @pulumi/command and @pulumi/kubernetes in package.json ask the engine for.
+  local spec name version file
+  for spec in "command 1.2.1" "kubernetes 4.34.2"; do
+    read -r name version <<<"$spec"
+    file=$bin/pulumi-resource-$name
+    [[ -x "$file" ]] || continue
+    [[ -x "$PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" ]] && continue
+    "$bin/pulumi" plugin install resource "$name" "$version" --file "$(readlink -f "$file")" >&2 || {
+      echo "pulumi-env: could not install plugin $name $version into $PULUMI_HOME" >&2
+      return 1
+    }
+  done
+}
+
+if _aios_env; then
+  unset -f _aios_env
+else
+  unset -f _aios_env
+  # shellcheck disable=SC2317 # exit only when run instead of sourced
+  return 1 2>/dev/null || exit 1
+fi
