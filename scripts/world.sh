@@ -378,7 +378,7 @@ EOF
   [ -s "$d/faults/extra-address" ] && ip netns exec "$ns" ip addr add "$(cat "$d/faults/extra-address")" dev eth0
   # PID 1 of the machine: private mounts, hostname, sshd and port holders (world/standins/init.go)
   spawn "$W/pids/$m-machine.pid" "$d/logs/init.log" \
-    ip netns exec "$ns" unshare --mount --propagation private --pid --fork --mount-proc --uts "$d/bin/aios-standin" machine-init
+    ip netns exec "$ns" unshare --mount --propagation private --pid --fork --kill-child --mount-proc --uts "$d/bin/aios-standin" machine-init
   if [ ! -e "$d/faults/sshd-down" ]; then
     wait_ssh "$m" up || die "machine $m: sshd did not start (see $d/logs/init.log and $d/logs/sshd.log)"
   fi
