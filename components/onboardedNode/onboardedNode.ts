@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import * as k8s from "@pulumi/kubernetes";
 import { buildInventory, NodeInventory } from "../machine/inventory";
 import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
 import { currentObserver } from "../prechecks/observe";
@@ -204,16 +203,22 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
         const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
 
-        // 5. Declared labels and taints, applied after verification with server-side apply.
+        // 5. Declared labels and taints, applied after verification (and removed on delete).
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
-            const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, clusterIdentifier: cluster.clusterId }, { parent: this });
-            new k8s.core.v1.NodePatch(
+            new command.local.Command(
                 `${name}-labels`,
                 {
-                    metadata: { name: machine.nodeId, labels: machine.labels },
-                    spec: machine.taints.length > 0 ? { taints: machine.taints } : undefined,
+                    interpreter,
+                    create: "labels",
+                    update: "labels",
+                    delete: "labels-remove",
+                    stdin: pulumi.secret(
+                        pulumi.jsonStringify({ kubeconfig, nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, httpTimeoutSeconds: timeouts.httpSeconds }),
+                    ),
+                    triggers: [cluster.clusterId, machine.nodeId],
+                    logging: "stderr",
                 },
-                { parent: this, provider, dependsOn: [verify] },
+                { parent: this, dependsOn: [verify], deleteBeforeReplace: true },
             );
         }
 

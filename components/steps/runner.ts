@@ -7,8 +7,9 @@ import { cleanupNode, drainAndDeregister, DrainInput, NodeCleanupInput } from ".
 import { register, RegistrationInput } from "../registration/register";
 import { verifyNode, VerifyInput } from "../verify/verify";
 import { redactSecrets } from "../aios";
+import { AppliedLabels, applyNodeLabels, LabelsInput, removeNodeLabels } from "../labels/labels";
 
-export type StepName = "register" | "register-refresh" | "verify" | "offboard" | "cleanup";
+export type StepName = "register" | "register-refresh" | "verify" | "offboard" | "cleanup" | "labels" | "labels-remove";
 
 function readStdin(): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -21,6 +22,15 @@ function readStdin(): Promise<string> {
 }
 
 const log = (msg: string): void => void process.stderr.write(`${redactSecrets(msg)}\n`);
+
+/** What the previous run of this step applied (the command provider passes its stdout). */
+function previousLabels(): AppliedLabels | undefined {
+    try {
+        return process.env.PULUMI_COMMAND_STDOUT ? (JSON.parse(process.env.PULUMI_COMMAND_STDOUT) as AppliedLabels) : undefined;
+    } catch {
+        return undefined;
+    }
+}
 
 export async function runStep(step: string, stdin: string): Promise<string> {
     switch (step) {
@@ -36,6 +46,11 @@ export async function runStep(step: string, stdin: string): Promise<string> {
             return "";
         case "cleanup":
             await cleanupNode(JSON.parse(stdin) as NodeCleanupInput, log);
+            return "";
+        case "labels":
+            return JSON.stringify(await applyNodeLabels(JSON.parse(stdin) as LabelsInput, previousLabels()));
+        case "labels-remove":
+            await removeNodeLabels(JSON.parse(stdin) as LabelsInput, previousLabels());
             return "";
         default:
             throw new Error(`unknown step "${step}"`);

@@ -128,7 +128,7 @@ describe("OnboardedNode wiring", function () {
         assert.equal(await unwrap(node.prechecksPassed), true);
     });
 
-    it("adds external checks, a VPN check and the label patch only when configured", async () => {
+    it("adds external checks, a VPN check and the labels step only when configured", async () => {
         const node = build("edge-1", {
             external: true,
             cluster: { clusterId: "aios-demo", registryUrl: "http://127.0.0.1:30101", gatewayUrl: "http://127.0.0.1:30600", vpn: { interface: "wg0", cidr: "10.8.0.0/24" }, kubeconfig: pulumi.secret("x") },
@@ -138,11 +138,13 @@ describe("OnboardedNode wiring", function () {
         for (const check of ["external-allowed", "static-ip", "vpn"]) {
             assert.ok(findCreated("aios-onboarding:index:Precheck", `edge-1-precheck-${check}`), `missing ${check}`);
         }
-        const patch = findCreated("kubernetes:core/v1:NodePatch", "edge-1-labels");
-        assert.ok(patch, "labels are applied with a NodePatch");
-        assert.deepEqual((patch!.inputs.metadata as Record<string, unknown>).labels, { "example.com/rack": "r2" });
-        assert.ok(findCreated("pulumi:providers:kubernetes", "edge-1-k8s"));
-        assert.equal(findCreated("kubernetes:core/v1:NodePatch", "worker-1-labels"), undefined);
+        // The labels step registers once verification resolved; give the mocks a moment.
+        for (let i = 0; i < 50 && !findCreated("command:local:Command", "edge-1-labels"); i++) await new Promise((r) => setTimeout(r, 20));
+        const labels = findCreated("command:local:Command", "edge-1-labels");
+        assert.ok(labels, "labels are applied by their own step");
+        assert.deepEqual(JSON.parse(String(secretValue(labels!.inputs.stdin))).labels, { "example.com/rack": "r2" });
+        assert.equal(labels!.inputs.delete, "labels-remove");
+        assert.equal(findCreated("command:local:Command", "worker-1-labels"), undefined);
     });
 
     it("fails with machine, check, expected and found when a precheck fails, and registers nothing", async () => {
