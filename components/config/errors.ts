@@ -1,3 +1,4 @@
+import { RunError } from "@pulumi/pulumi/errors";
 import type { z } from "zod";
 
 /** One problem with one field: where it is, what is wrong, how to fix it. */
@@ -11,15 +12,19 @@ export interface FieldProblem {
  * Raised for invalid stack config or component arguments. It lists every problem at once
  * so a user fixes the whole config in one round instead of one field per `pulumi preview`.
  */
-export class ConfigError extends Error {
-    constructor(
-        readonly subject: string,
-        readonly problems: FieldProblem[],
-    ) {
+export class ConfigError extends RunError {
+    // Not enumerable, so the engine prints the message and not an object dump; a RunError
+    // is printed without a stack trace, which says nothing to a user fixing their config.
+    declare readonly subject: string;
+    declare readonly problems: FieldProblem[];
+
+    constructor(subject: string, problems: FieldProblem[]) {
         super(
             `${subject}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
                 problems.map((p) => `  - ${p.path}: ${p.problem}; fix: ${p.fix}`).join("\n"),
         );
+        Object.defineProperty(this, "subject", { value: subject, enumerable: false });
+        Object.defineProperty(this, "problems", { value: problems, enumerable: false });
         this.name = "ConfigError";
     }
 }
@@ -71,6 +76,8 @@ export function problemsFromZod(
             problem = "is required but missing";
         } else if (issue.code === "unrecognized_keys") {
             problem = `has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+        } else if (found === undefined && issue.message.startsWith("is ")) {
+            problem = issue.message;
         } else if (issue.code === "custom" || issue.message.startsWith("is ") || issue.message.startsWith("label ")) {
             problem = issue.message.startsWith("\"") || issue.message.startsWith("label ") ? issue.message : `${describeValue(found)} ${issue.message}`;
         } else {

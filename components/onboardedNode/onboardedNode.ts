@@ -87,7 +87,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
         const passed = results.apply((rs) => {
             const message = failureMessage(machine.nodeId, machine.host, rs);
-            if (message) throw new pulumi.ResourceError(message, this);
+            if (message) throw new pulumi.ResourceError(message, this, true);
             return true;
         });
         const inventory: pulumi.Output<NodeInventory> = pulumi.unsecret(
