@@ -446,6 +446,7 @@ cmd_up() {
   local t0=$SECONDS
   if world_healthy; then log "the world is up and healthy ($W/world.json)"; return 0; fi
   ensure_packages
+  ip link show "$BRIDGE" >/dev/null 2>&1 || check_subnet
   mkdir -p "$W"/{pids,logs,keys,kube,machines}
   chmod 700 "$W/keys"
   local bin; bin=$(tools_bin)
