@@ -26,7 +26,6 @@ SERVICE_CIDR="$NET.240.0/20"    # virtual ClusterIPs, inside the world's /16
 ETCD_PORT=12379
 ETCD_PEER_PORT=12380
 K8S_VERSION=v1.36.3
-CLUSTER_ID=aios-demo
 CACHE="${AIOS_TOOLS_CACHE:-$HOME/.cache/aios-onboarding-tools}"
 HOST_MOUNTPOINTS=(/etc/kubernetes /var/lib/kubelet /var/lib/aios-onboarding)
 
@@ -497,7 +496,6 @@ cmd_down() {
 
 cmd_status() {
   [ -d "$W" ] || { echo "world: down (no $W)"; return 0; }
-  local st
   st() { if pid_alive "$1"; then echo "running (pid $(head -n1 "$1"))"; else echo "stopped"; fi; }
   echo "etcd:            $(st "$W/pids/etcd.pid")"
   echo "kube-apiserver:  $(st "$W/pids/kube-apiserver.pid") $(api_ready && echo 'ready at' https://$BRIDGE_IP:6443 || echo 'not ready')"
@@ -567,7 +565,7 @@ cmd_fault() {
   case "$f" in
     clear)
       if [ -n "$arg" ]; then clear_fault "$m" "$arg"
-      else local x; for x in $(ls "$d/faults"); do clear_fault "$m" "$x"; done; fi ;;
+      else local x; for x in "$d"/faults/*; do [ -e "$x" ] && clear_fault "$m" "${x##*/}"; done; fi ;;
     join-fails) printf '%s\n' "${arg:-error execution phase preflight: injected failure (world fault join-fails)}" >"$d/faults/join-fails" ;;
     join-hangs|never-ready) : >"$d/faults/$f" ;;
     version) [ -n "$arg" ] || die "fault version needs a version, e.g. v1.35.2"; echo "$arg" >"$d/faults/version" ;;
