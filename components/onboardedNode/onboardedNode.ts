@@ -13,6 +13,19 @@ import { parseNodeArgs } from "./settings";
 const TYPE = "aios-onboarding:index:OnboardedNode";
 
 /**
+ * A failed precheck. The SDK prefixes `error serializing property "…"` to the message of an
+ * error that rejects an input, once per nesting level; the user needs our message as it is,
+ * so the message ignores those rewrites.
+ */
+export class PrecheckError extends pulumi.ResourceError {
+    constructor(message: string, resource: pulumi.Resource) {
+        super(message, resource, true);
+        Object.defineProperty(this, "message", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
+        this.name = "PrecheckError";
+    }
+}
+
+/**
  * OnboardedNode is a component that joins an existing machine to an AIOS Kubernetes cluster
  * and proves the AIOS Cluster Controller accepted it. Its children, in order:
  * `${name}-precheck-*` (read-only checks, evaluated at preview), `${name}-registration`
@@ -87,7 +100,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
         const passed = results.apply((rs) => {
             const message = failureMessage(machine.nodeId, machine.host, rs);
-            if (message) throw new pulumi.ResourceError(message, this, true);
+            if (message) throw new PrecheckError(message, this);
             return true;
         });
         const inventory: pulumi.Output<NodeInventory> = pulumi.unsecret(
