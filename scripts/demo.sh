@@ -11,4 +11,6 @@ bash scripts/world.sh up >&2
 mkdir -p .world/state
 export PULUMI_BACKEND_URL="file://$repo/.world/state"
 export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE:-aios-demo-passphrase}
+# `npm test` type-checks the program; the engine need not do it again on every run.
+export PULUMI_NODEJS_TRANSPILE_ONLY=${PULUMI_NODEJS_TRANSPILE_ONLY:-true}
 node -r ts-node/register/transpile-only scripts/demo.ts "$@"
