@@ -45,7 +45,9 @@ _aios_env() {
     read -r name version <<<"$spec"
     file=$bin/pulumi-resource-$name
     [[ -x "$file" ]] || continue
-    [[ -x "$PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" ]] && continue
+    # Already installed, and the same binary (a rebuilt stand-in replaces the installed copy).
+    cmp -s "$file" "$PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" && continue
+    rm -rf "$PULUMI_HOME/plugins/resource-$name-v$version"{,.lock,.partial}
     "$bin/pulumi" plugin install resource "$name" "$version" --file "$(readlink -f "$file")" >&2 || {
       echo "pulumi-env: could not install plugin $name $version into $PULUMI_HOME" >&2
       return 1

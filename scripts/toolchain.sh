@@ -8,6 +8,8 @@
 # version: $AIOS_TOOLS_CACHE (default ~/.cache/aios-onboarding-tools)/<name>-<version>/bin/. Later runs
 # reuse it. $CACHE/bin gets one symlink per binary; that folder is the LAST line printed on stdout.
 # Everything else goes to stderr. See docs/toolchain.md.
+# When the real pulumi-resource-command 1.2.1 can be neither found nor built, our stand-in is built from
+# toolchain/command-standin (with a warning).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -276,25 +278,64 @@ plugin_installed() {
   return 1
 }
 
+# is_standin FILE: is FILE our stand-in (its Go package paths are in the binary, even stripped)?
+is_standin() {
+  grep -qa 'aios-onboarding/command-standin' "$1" 2>/dev/null
+}
+
 tool_command() {
-  local found key=pulumi-resource-command-$COMMAND_VERSION
+  local found key=pulumi-resource-command-$COMMAND_VERSION home
   if [[ -x "$CACHE/$key/bin/pulumi-resource-command" ]]; then
     link "$CACHE/$key/bin/pulumi-resource-command" pulumi-resource-command
-  elif found=$(plugin_installed resource command "$COMMAND_VERSION"); then
-    log "using pulumi-resource-command $COMMAND_VERSION from $found"
-    link "$found" pulumi-resource-command
-  elif found=$(which_foreign pulumi-resource-command); then
+    return
+  fi
+  # An installed plugin (pulumi-env.sh installs the stand-in into PULUMI_HOME too: skip that one).
+  for home in ${PULUMI_HOME:+"$PULUMI_HOME"} "$HOME/.pulumi"; do
+    found=$home/plugins/resource-command-v$COMMAND_VERSION/pulumi-resource-command
+    if [[ -x "$found" && ! -e "${found%/*}.partial" ]] && ! is_standin "$found"; then
+      log "using pulumi-resource-command $COMMAND_VERSION from $found"
+      link "$found" pulumi-resource-command
+      return
+    fi
+  done
+  if found=$(which_foreign pulumi-resource-command) && ! is_standin "$found"; then
     log "using pulumi-resource-command from PATH ($found); its version cannot be checked, it must be $COMMAND_VERSION"
     link "$found" pulumi-resource-command
   elif [[ -f "$REPO/toolchain/pulumi-command/go.mod" ]] || proxy_serves "$COMMAND_MODULE@$COMMAND_PSEUDO"; then
     build_command
     link "$CACHE/$key/bin/pulumi-resource-command" pulumi-resource-command
   else
-    rm -f "$BIN/pulumi-resource-command"
-    log "WARNING: pulumi-resource-command $COMMAND_VERSION is missing and cannot be built here:"
-    log "  the Go module proxy refuses $COMMAND_MODULE@$COMMAND_PSEUDO (403, details in $LOGS/probe.log)."
-    log "  Put it on PATH or install it into PULUMI_HOME: pulumi plugin install resource command $COMMAND_VERSION [--file BINARY]"
+    build_command_standin
+    link "$CACHE/$COMMAND_STANDIN_KEY/bin/pulumi-resource-command" pulumi-resource-command
+    log "WARNING: using the STAND-IN pulumi-resource-command $COMMAND_VERSION built from toolchain/command-standin" \
+      "(local.Command and remote.Command only): the Go module proxy refuses $COMMAND_MODULE@$COMMAND_PSEUDO" \
+      "(403, $LOGS/probe.log), see docs/toolchain.md"
   fi
+}
+
+# Our own plugin (toolchain/command-standin), cached by version and a digest of its sources and build recipe.
+COMMAND_STANDIN_KEY=pulumi-resource-command-standin-$COMMAND_VERSION
+build_command_standin() {
+  local key=$COMMAND_STANDIN_KEY dir=$REPO/toolchain/command-standin stamp src started
+  local ldflags="-s -w -X main.version=$COMMAND_VERSION"
+  # Sources only: editing a test does not rebuild.
+  stamp=$(
+    cd "$dir" && find . -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) -print0 |
+      LC_ALL=C sort -z | xargs -0 sha256sum
+    printf 'ldflags=%s\n' "$ldflags"
+  )
+  stamp=$(printf '%s' "$stamp" | sha256sum | cut -d' ' -f1)
+  is_built "$key" "$stamp" pulumi-resource-command && return
+  started=$(start_build "$key")
+  src=$CACHE/src/$key
+  rm -rf "$src"
+  mkdir -p "$src"
+  (cd "$dir" && find . -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) -print0 |
+    tar --null -T - -cf -) | tar -C "$src" -xf -
+  chmod -R u+w "$src"
+  run_logged "$key" "go build the pulumi-resource-command stand-in" \
+    go_in "$src" build -ldflags "$ldflags" -o "$CACHE/$key.tmp/bin/pulumi-resource-command" .
+  finish "$key" "$stamp" "$started"
 }
 
 # Wrapper module created on the fly (no committed toolchain/pulumi-command yet: the proxy refused it so far).
