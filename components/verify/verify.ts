@@ -28,6 +28,8 @@ export interface VerifiedNode {
     kubeletVersion: string;
     addresses: { type: string; address: string }[];
     ready: boolean;
+    /** When the label was first seen (ms since the epoch), for label-latency measurements. */
+    observedAt: number;
 }
 
 /** The AIOS membership waiter gives up 300 s after the join command was issued (contract §4.3). */
@@ -76,6 +78,7 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
         kubeletVersion: node.status?.nodeInfo?.kubeletVersion ?? "",
         addresses: node.status?.addresses ?? [],
         ready: true,
+        observedAt: Date.now(),
     };
 }
 
