@@ -122,9 +122,7 @@ describe("world: machines and the kubeadm stand-in", function () {
 
     before(async function () {
         this.timeout(3600 * 1000);
-        if (process.getuid && process.getuid() !== 0) {
-            this.skip();
-        }
+        assert.ok(!process.getuid || process.getuid() === 0, "the local world needs root (network and mount namespaces)");
         ok("bash", ["scripts/world.sh", "up"], { timeoutMs: 3600 * 1000 });
         world = JSON.parse(fs.readFileSync(WORLD_JSON, "utf8")) as World;
         kube = KubeClient.fromKubeconfig(world.kubernetes.kubeconfigPath);
@@ -229,9 +227,7 @@ describe("world: machines and the kubeadm stand-in", function () {
     it("joins with a real bootstrap token: a Ready Node; refuses a re-join; reset cleans up; re-join updates the Node", async function () {
         // A machine that is not joined (another suite may have onboarded some): m3 preferably.
         const m3 = [...world.machines].reverse().find((m) => ssh(m, "test -e /etc/kubernetes/kubelet.conf").status === 1);
-        if (!m3) {
-            this.skip();
-        }
+        assert.ok(m3, "every machine is joined: reset one (kubeadm reset -f) before running this suite");
         testMachine = m3;
         const name = testNode;
         const token = await newToken();
