@@ -22,6 +22,7 @@ import {
     resetWorld,
     samplePs,
     samplePsHost,
+    SECRET_SIG,
     suiteInfo,
     world,
     ok,
@@ -73,6 +74,21 @@ interface Leak {
     context: string;
 }
 
+/** For an event stream (one JSON event per line): which event holds position `at`. */
+function eventAt(text: string, at: number): string {
+    const start = text.lastIndexOf("\n", at) + 1;
+    const end = text.indexOf("\n", at);
+    const line = text.slice(start, end < 0 ? undefined : end);
+    const index = text.slice(0, start).split("\n").length - 1;
+    try {
+        const e = JSON.parse(line) as { diagnosticEvent?: { severity: string; urn?: string; message: string }; [k: string]: unknown };
+        if (e.diagnosticEvent) return `event #${index}: diagnosticEvent severity=${e.diagnosticEvent.severity} "${e.diagnosticEvent.message.slice(0, 90)}…"`;
+        return `event #${index}: ${Object.keys(e).filter((k) => k !== "sequence" && k !== "timestamp").join(",")}`;
+    } catch {
+        return `line ${index}`;
+    }
+}
+
 function findLeaks(haystacks: { source: string; text: string }[], ns: Needle[]): Leak[] {
     const leaks: Leak[] = [];
     for (const h of haystacks) {
@@ -80,8 +96,8 @@ function findLeaks(haystacks: { source: string; text: string }[], ns: Needle[]):
             const at = h.text.indexOf(n.value);
             if (at < 0) continue;
             // Show where, never the secret itself.
-            const context = (h.text.slice(Math.max(0, at - 80), at) + "<SECRET>" + h.text.slice(at + n.value.length, at + n.value.length + 80)).replace(/\s+/g, " ");
-            leaks.push({ kind: n.kind, where: h.source, context });
+            const context = (h.text.slice(Math.max(0, at - 80), at) + "<SECRET>" + h.text.slice(at + n.value.length, at + n.value.length + 60)).replace(/\s+/g, " ");
+            leaks.push({ kind: n.kind, where: h.source.endsWith("events") ? `${h.source}, ${eventAt(h.text, at)}` : h.source, context });
         }
     }
     return leaks;
@@ -139,14 +155,15 @@ describe("8. secrets audit (after the scenarios and the fault matrix)", function
         // Positive control: the needles do match where the secrets legitimately are.
         const registryText = JSON.stringify(await aios.cluster());
         ok(findLeaks([{ source: "registry document", text: registryText }], ns).some((l) => /bootstrap token/.test(l.kind)), "the audit cannot even find the static token in the registry document");
-        ok(findLeaks([{ source: "ssh key file", text: fs.readFileSync(world().ssh.privateKeyPath, "utf8") }], ns).length > 0);
+        ok(findLeaks([{ source: "ssh key file", text: fs.readFileSync(world().ssh.privateKeyPath, "utf8") }], ns).length > 0, "the audit cannot find the SSH key in its own file");
+        ok(findLeaks([{ source: "kubeconfig", text: fs.readFileSync(world().kubernetes.kubeconfigPath, "utf8") }], ns).some((l) => /kubeconfig/.test(l.kind)), "the audit cannot find the kubeconfig key in its own file");
 
         // Non-vacuity: the material holds what the audit is about.
         const items = corpus.items;
         const states = items.filter((i) => i.source.endsWith("exported state"));
         ok(states.length >= 2, "no exported states were captured");
         ok(
-            states.some((s) => s.text.includes("4dabf18193072939515e22adb298388d") && s.text.includes("ciphertext")),
+            states.some((s) => s.text.includes(SECRET_SIG) && s.text.includes("ciphertext")),
             "the exported states hold no encrypted secrets at all (so the audit would prove nothing)",
         );
         ok(items.some((i) => i.source === "ps" && /kubeadm join --config/.test(i.text)), "no ps sample shows the join's command line");
@@ -158,7 +175,10 @@ describe("8. secrets audit (after the scenarios and the fault matrix)", function
         const logFiles = files.filter((f) => f.source.startsWith("engine-tmp/"));
 
         const leaks = [...findLeaks(items, ns), ...findLeaks(files, ns)];
-        const report = leaks.map((l) => `- ${l.kind} in ${l.where}: …${l.context}…`).join("\n");
+        const report = leaks
+            .slice(0, 40)
+            .map((l) => `- ${l.kind} in ${l.where}: …${l.context}…`)
+            .join("\n") + (leaks.length > 40 ? `\n… and ${leaks.length - 40} more` : "");
         process.stdout.write(
             `      (audit: ${ns.length} secret needles (${ledger.tokens.size} bootstrap tokens, ${1 + ledger.privateKeys.length} SSH keys, the kubeconfig key) ` +
                 `over ${items.length} captured texts (${states.length} exported states, ${items.filter((i) => i.source === "ps").length} ps sample sets) ` +

@@ -70,12 +70,12 @@ export interface Exec {
 }
 
 /** Runs a program without a shell; never throws on a non-zero exit. */
-export function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<Exec> {
+export function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; cwd?: string } = {}): Promise<Exec> {
     return new Promise((resolve) => {
         const child = execFile(
             file,
             args,
-            { cwd: repoRoot, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+            { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
             (err, stdout, stderr) => {
                 const code = !err ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as unknown as { code: number }).code : 1;
                 resolve({ code, stdout, stderr });
@@ -663,7 +663,8 @@ export class E2EStack {
         }
         const result: RunResult = { kind, ok, text: text + (error ? `\n${error}` : ""), events, error, seconds: (Date.now() - started) / 1000, changes, outputs };
         corpus.add(`${this.name} ${kind} output`, result.text);
-        corpus.add(`${this.name} ${kind} events`, JSON.stringify(events));
+        // One event per line, so that the audit can say which event holds a secret.
+        corpus.add(`${this.name} ${kind} events`, events.map((e) => JSON.stringify(e)).join("\n"));
         if (process.env.E2E_VERBOSE) process.stdout.write(`\n----- ${this.name} ${kind} (${result.seconds.toFixed(1)}s, ok=${ok})\n${result.text}\n`);
         return result;
     }
@@ -689,11 +690,18 @@ export class E2EStack {
         });
     }
 
-    /** `pulumi stack export` (added to the audit corpus). */
+    /**
+     * `pulumi stack export`, as a user runs it (secrets stay encrypted), added to the audit corpus. The
+     * Automation API's `exportStack()` passes `--show-secrets`; its result goes to the corpus too, with the
+     * values the product marked secret left out, so a secret outside a secret value is still caught.
+     */
     async exportState(): Promise<string> {
-        const text = JSON.stringify(await this.stack.exportStack());
-        corpus.add(`${this.name} exported state`, text);
-        return text;
+        const s = suiteInfo();
+        const r = await run(s.pulumiCommand.command, ["stack", "export", "--stack", this.name], { env: { ...process.env, ...s.envVars }, cwd: s.projectDir });
+        assert.equal(r.code, 0, `pulumi stack export: ${r.stderr}`);
+        corpus.add(`${this.name} exported state`, r.stdout);
+        corpus.add(`${this.name} exported state (--show-secrets, secret values left out)`, JSON.stringify(withoutSecretValues(await this.stack.exportStack())));
+        return r.stdout;
     }
 
     /** Resources in the state, by URN suffix (type and name). */
@@ -708,6 +716,19 @@ export class E2EStack {
         await this.exportState().catch(() => undefined);
         await this.stack.workspace.removeStack(this.name, { force: true });
     }
+}
+
+/** The Pulumi secret signature of a secret value in a state. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A deployment with every secret value (`{"4dabf…": …, "plaintext"|"ciphertext": …}`) replaced by "[secret]". */
+export function withoutSecretValues(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(withoutSecretValues);
+    if (v && typeof v === "object") {
+        if (SECRET_SIG in v) return "[secret]";
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecretValues(x)]));
+    }
+    return v;
 }
 
 export function newStack(label: string, spec: StackSpec): Promise<E2EStack> {
