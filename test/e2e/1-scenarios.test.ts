@@ -303,6 +303,8 @@ describe("acceptance scenarios (BRIEF.md)", function () {
             ok(!up.ok, "up passed despite the join failure");
             assertMentions(up.text, [/kubeadm join on node worker-2 exited with status 1/, /e2e injected failure while using token <redacted-token>/]);
             ok(!up.text.includes(fakeToken), "the token in kubeadm's stderr was not redacted");
+            // A clear error, not a crash report of the program (checked last, so that the recovery is still tested).
+            const crash = /failed with an unhandled exception/.test(up.text) ? excerpt(errorDiagnostics(up).join("\n"), 1500) : undefined;
             await assertOnboarded("worker-1");
             await assertOnboarded("worker-3");
             assert.equal(await getNode("worker-2"), undefined);
@@ -318,6 +320,7 @@ describe("acceptance scenarios (BRIEF.md)", function () {
             assert.equal(await joinedAt("m1"), before.m1);
             assert.equal(await joinedAt("m3"), before.m3);
             assert.equal((await aios.registryNodes()).filter((n) => n.id === "worker-2").length, 1, "worker-2 is registered more than once");
+            ok(!crash, `the join failure was reported as a crash of the program (unhandled exception):\n${crash}`);
         } finally {
             await s.remove();
         }
