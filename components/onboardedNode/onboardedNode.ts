@@ -9,6 +9,7 @@ import { stepInterpreter } from "../steps/stepCommand";
 import type { VerifiedNode } from "../verify/verify";
 import type { OnboardedNodeArgs } from "./args";
 import { parseNodeArgs } from "./settings";
+import { OnboardingSlot } from "./slots";
 
 const TYPE = "aios-onboarding:index:OnboardedNode";
 
@@ -103,8 +104,11 @@ export class OnboardedNode extends pulumi.ComponentResource {
             if (message) throw new PrecheckError(message, this);
             return true;
         });
-        const inventory: pulumi.Output<NodeInventory> = pulumi.unsecret(
-            pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts!, machine.tags, machine.nodeMetadata)),
+        // The registration, join and verification take one of the stack's `parallelism` slots:
+        // the registration's inputs wait for it, and verification settling gives it back.
+        const slot = new OnboardingSlot();
+        const inventory: pulumi.Output<NodeInventory> = slot.gate(
+            pulumi.unsecret(pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts!, machine.tags, machine.nodeMetadata))),
         );
         const staticJoinCommand = observation.apply((obs) => obs.cluster?.clusterMetadata?.additionalInfo?.joinCommand ?? "");
 
@@ -214,6 +218,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 customTimeouts: { create: `${timeouts.verifySeconds + 60}s`, update: `${timeouts.verifySeconds + 60}s`, delete: `${timeouts.drainSeconds + timeouts.httpSeconds * 6 + 120}s` },
             },
         );
+        slot.releaseWhen(verify.stdout);
         const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
 
         // 5. Declared labels and taints, applied after verification (and removed on delete).

@@ -3,11 +3,18 @@ import * as pulumi from "@pulumi/pulumi";
 /** Every resource the mocks saw, in registration order. */
 export const created: pulumi.runtime.MockResourceArgs[] = [];
 
+/**
+ * Runs before the mocks answer for a resource: a test may delay the answer (a step that takes
+ * time) or throw (a step that fails). Reset it after the test.
+ */
+export const mockHooks: { beforeResource?: (a: pulumi.runtime.MockResourceArgs) => Promise<void> } = {};
+
 export async function installMocks(): Promise<void> {
     await pulumi.runtime.setMocks(
         {
-            newResource: (a) => {
+            newResource: async (a) => {
                 created.push(a);
+                await mockHooks.beforeResource?.(a);
                 // Commands echo their inputs; verify answers like the real step would.
                 const state: Record<string, unknown> = { ...a.inputs };
                 if (a.type === "command:local:Command" && a.name.endsWith("-verify")) {

@@ -1,11 +1,20 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { created, findCreated, installMocks, isSecretInput, secretValue, unwrap } from "../../helpers/mocks";
+import { created, findCreated, installMocks, isSecretInput, mockHooks, secretValue, unwrap } from "../../helpers/mocks";
 import { healthyObservation } from "../../helpers/observations";
 import type { Observation } from "../../../components/prechecks/checks";
 
 type Mod = typeof import("../../../components/onboardedNode");
 type ObserveMod = typeof import("../../../components/prechecks/observe");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Settles within `ms` or fails naming what never finished. */
+function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)));
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 const TOKEN = "abcdef.0123456789abcdef";
 
@@ -158,6 +167,56 @@ describe("OnboardedNode wiring", function () {
         await new Promise((r) => setTimeout(r, 50));
         assert.equal(findCreated("command:local:Command", "worker-7-registration"), undefined, "no registration after a failed precheck");
         assert.equal(findCreated("command:remote:Command", "worker-7-join"), undefined);
+    });
+
+    describe("parallelism", () => {
+        /** Machines whose registration the engine saw and whose verification has not settled. */
+        let inFlight: Set<string>;
+        let most: number;
+        let failJoinOf: string | undefined;
+        beforeEach(() => {
+            inFlight = new Set();
+            most = 0;
+            failJoinOf = undefined;
+            mockHooks.beforeResource = async (a) => {
+                const machine = a.name.replace(/-(registration|join|verify)$/, "");
+                if (a.name.endsWith("-registration")) {
+                    inFlight.add(machine);
+                    most = Math.max(most, inFlight.size);
+                } else if (a.name.endsWith("-join") && machine === failJoinOf) {
+                    inFlight.delete(machine);
+                    throw new Error(`kubeadm join on node ${machine} exited with status 1`);
+                } else if (a.name.endsWith("-verify")) {
+                    await sleep(40);
+                    inFlight.delete(machine);
+                }
+            };
+        });
+        afterEach(() => {
+            mockHooks.beforeResource = undefined;
+            mod.setOnboardingParallelism(4);
+        });
+
+        it("registers, joins and verifies at most `parallelism` machines at once", async () => {
+            mod.setOnboardingParallelism(2);
+            const nodes = ["par-a", "par-b", "par-c", "par-d", "par-e"].map((n) => build(n));
+            const names = await within(5000, Promise.all(nodes.map((n) => unwrap(n.nodeName))), "onboarding 5 machines 2 at a time");
+            assert.deepEqual(names, ["par-a", "par-b", "par-c", "par-d", "par-e"]);
+            assert.equal(most, 2, `machines in flight at once: ${most}`);
+        });
+
+        it("gives a failed machine's slot back, so the others still finish", async () => {
+            mod.setOnboardingParallelism(1);
+            failJoinOf = "one-b";
+            const nodes = ["one-a", "one-b", "one-c", "one-d"].map((n) => build(n));
+            const settled = await within(5000, Promise.allSettled(nodes.map((n) => unwrap(n.nodeName))), "onboarding after a failed join with parallelism 1");
+            assert.deepEqual(settled.map((r) => r.status), ["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+            assert.equal(most, 1, `machines in flight at once: ${most}`);
+        });
+
+        it("rejects a parallelism below 1 naming the value and the fix", () => {
+            assert.throws(() => mod.setOnboardingParallelism(0), /parallelism: 0 is not a whole number of machines of at least 1; set parallelism to 1 or more/);
+        });
     });
 
     it("rejects invalid arguments with every problem at once", () => {
