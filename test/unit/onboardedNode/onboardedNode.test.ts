@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { created, findCreated, installMocks, isSecretInput, mockHooks, secretValue, unwrap } from "../../helpers/mocks";
 import { healthyObservation } from "../../helpers/observations";
@@ -217,6 +218,19 @@ describe("OnboardedNode wiring", function () {
         it("rejects a parallelism below 1 naming the value and the fix", () => {
             assert.throws(() => mod.setOnboardingParallelism(0), /parallelism: 0 is not a whole number of machines of at least 1; set parallelism to 1 or more/);
         });
+    });
+
+    it("formats a precheck failure as its message, without walking the resource graph", async () => {
+        observation = healthyObservation({}, { kubeadm: "v1.35.0\nexit=0" });
+        const node = build("worker-8");
+        const err = await unwrap(node.prechecksPassed).then(
+            () => assert.fail("the precheck passed"),
+            (e: Error) => e,
+        );
+        // The SDK inspects every unhandled error for its trace; the resource graph made that take 25 s.
+        assert.equal(inspect(err, { colors: true, depth: Infinity }), `PrecheckError: ${err.message}`);
+        assert.ok(!Object.keys(err).includes("resource"), "resource must not be enumerable");
+        assert.equal((err as pulumi.ResourceError).resource, node, "the engine still attributes the error to the machine's component");
     });
 
     it("rejects invalid arguments with every problem at once", () => {
