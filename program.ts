@@ -4,14 +4,18 @@ import { onboardCluster, readClusterStack } from "./components/fleet/fleet";
 
 const nodes = onboardCluster(readClusterStack());
 
+// A machine that failed is listed as such: its error is already reported by the engine.
 export const onboarded = pulumi.all(
     Object.entries(nodes).map(([id, n]) =>
-        pulumi.all([n.nodeName, n.kubeletVersion, n.labels, n.addresses]).apply(([nodeName, kubeletVersion, labels, addresses]) => ({
-            nodeId: id,
-            nodeName,
-            kubeletVersion,
-            nodeID: labels.nodeID ?? null,
-            addresses: addresses.map((a) => `${a.type}=${a.address}`),
-        })),
+        pulumi.recover(
+            pulumi.all([n.nodeName, n.kubeletVersion, n.labels, n.addresses]).apply(([nodeName, kubeletVersion, labels, addresses]) => ({
+                nodeId: id,
+                nodeName,
+                kubeletVersion,
+                nodeID: labels.nodeID ?? null,
+                addresses: addresses.map((a) => `${a.type}=${a.address}`),
+            })),
+            () => ({ nodeId: id, error: "not onboarded in this run; see its error above" }),
+        ),
     ),
 );

@@ -257,12 +257,15 @@ export class OnboardedNode extends pulumi.ComponentResource {
         this.addresses = verified.apply((v) => v.addresses ?? []);
         this.prechecks = results;
         this.prechecksPassed = passed;
+        // A machine whose step failed has nothing to record. The engine has already reported the
+        // step's error; a rejected output here would be reported again as a crash of the program.
+        const recorded = <T>(o: pulumi.Output<T>) => pulumi.recover(o, () => undefined as T);
         this.registerOutputs({
-            nodeName: this.nodeName,
-            labels: this.labels,
-            kubeletVersion: this.kubeletVersion,
-            addresses: this.addresses,
-            prechecks: this.prechecks,
+            nodeName: recorded(this.nodeName),
+            labels: recorded(this.labels),
+            kubeletVersion: recorded(this.kubeletVersion),
+            addresses: recorded(this.addresses),
+            prechecks: recorded(this.prechecks),
         });
     }
 }

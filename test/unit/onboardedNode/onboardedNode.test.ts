@@ -215,6 +215,26 @@ describe("OnboardedNode wiring", function () {
             assert.equal(most, 1, `machines in flight at once: ${most}`);
         });
 
+        it("reports a failed step through the engine only, not as a crash of the program", async () => {
+            // The engine prints the step's error; an unhandled rejection in the program is printed
+            // as "failed with an unhandled exception" with a stack trace, which reads as our bug.
+            const unhandled: unknown[] = [];
+            const listener = (e: unknown) => unhandled.push(e);
+            const mochaListeners = process.listeners("unhandledRejection");
+            process.removeAllListeners("unhandledRejection");
+            process.on("unhandledRejection", listener);
+            try {
+                failJoinOf = "crash-b";
+                const nodes = ["crash-a", "crash-b"].map((n) => build(n));
+                await within(5000, Promise.allSettled(nodes.map((n) => unwrap(n.nodeName))), "onboarding with a failed join");
+                await sleep(200);
+            } finally {
+                process.removeListener("unhandledRejection", listener);
+                for (const l of mochaListeners) process.on("unhandledRejection", l);
+            }
+            assert.deepEqual(unhandled.map(String), []);
+        });
+
         it("rejects a parallelism below 1 naming the value and the fix", () => {
             assert.throws(() => mod.setOnboardingParallelism(0), /parallelism: 0 is not a whole number of machines of at least 1; set parallelism to 1 or more/);
         });
