@@ -4,10 +4,12 @@ import { onboardCluster, readClusterStack } from "./components/fleet/fleet";
 
 const nodes = onboardCluster(readClusterStack());
 
+type Onboarded = { nodeId: string; nodeName: string; kubeletVersion: string; nodeID: string | null; addresses: string[] } | { nodeId: string; error: string };
+
 // A machine that failed is listed as such: its error is already reported by the engine.
 export const onboarded = pulumi.all(
     Object.entries(nodes).map(([id, n]) =>
-        pulumi.recover(
+        pulumi.recover<Onboarded>(
             pulumi.all([n.nodeName, n.kubeletVersion, n.labels, n.addresses]).apply(([nodeName, kubeletVersion, labels, addresses]) => ({
                 nodeId: id,
                 nodeName,

@@ -21,6 +21,9 @@ MARKER=${MARKER_FILE}
 redact() { sed -E 's/[a-z0-9]{6}\\.[a-z0-9]{16}/<redacted-token>/g'; }
 `;
 
+/** What the join reads on stdin instead of a join command when the registration failed. */
+export const REGISTRATION_FAILED = "# aios-onboarding: registration failed";
+
 export interface JoinScriptParams {
     clusterId: string;
     nodeId: string;
@@ -38,6 +41,11 @@ export function joinScript(p: JoinScriptParams): string {
     return `${PRELUDE}
 CLUSTER_ID=${q(p.clusterId)}
 NODE_ID=${q(p.nodeId)}
+IFS= read -r JOIN_LINE || true
+if [ "$JOIN_LINE" = ${q(REGISTRATION_FAILED)} ]; then
+  echo "node $NODE_ID not joined: its AIOS registration failed in this run (see the $NODE_ID-registration error); nothing was changed on the machine" >&2
+  exit 5
+fi
 if $SUDO test -e ${KUBELET_CONF}; then
   if $SUDO grep -qF ${q(marker)} "$MARKER" 2>/dev/null; then
     echo "already joined to cluster $CLUSTER_ID as node $NODE_ID; nothing to do"
@@ -46,7 +54,6 @@ if $SUDO test -e ${KUBELET_CONF}; then
   echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if that is intended" >&2
   exit 3
 fi
-IFS= read -r JOIN_LINE || true
 set -f
 # shellcheck disable=SC2086
 set -- $JOIN_LINE

@@ -15,6 +15,8 @@ export interface LabelsInput {
     labels: Record<string, string>;
     taints: Taint[];
     httpTimeoutSeconds: number;
+    /** False when verification failed in this run: the Node is not known to be ours yet. */
+    verified?: boolean;
 }
 
 export interface AppliedLabels {
@@ -65,6 +67,7 @@ async function applyLabelSet(kube: KubeClient, nodeId: string, labels: Record<st
 }
 
 export async function applyNodeLabels(input: LabelsInput, previous: AppliedLabels | undefined): Promise<AppliedLabels> {
+    if (input.verified === false) throw new Error(`labels and taints not applied to node ${input.nodeId}: its verification failed in this run (see the ${input.nodeId}-verify error)`);
     const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
     // Server-side apply creates a missing object; make sure the Node exists first.
     if (!(await kube.getNode(input.nodeId))) throw new Error(`Node ${input.nodeId} does not exist; cannot label it`);

@@ -5,7 +5,7 @@ import { buildInventory, NodeInventory } from "../machine/inventory";
 import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
 import { currentObserver } from "../prechecks/observe";
 import { Precheck } from "../prechecks/precheck";
-import { joinScript, resetScript } from "../join/scripts";
+import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
 import { stepInterpreter } from "../steps/stepCommand";
 import type { VerifiedNode } from "../verify/verify";
 import type { OnboardedNodeArgs } from "./args";
@@ -34,6 +34,29 @@ export class PrecheckError extends pulumi.ResourceError {
 
     [inspect.custom](): string {
         return `${this.name}: ${this.message}`;
+    }
+}
+
+/**
+ * `o`, or `failed` when a step behind `o` failed in the engine. A later step reads that and fails
+ * at once with a message naming the failed step, instead of depending on it with `dependsOn`:
+ * the SDK reports a resource whose dependency failed as an unhandled exception of the program
+ * (a stack trace that reads as a crash). Errors of this program itself (a failed precheck, bad
+ * arguments) pass through: they are reported once, as written.
+ */
+function orWhenStepFailed<T>(o: pulumi.Output<T>, failed: T): pulumi.Output<T> {
+    return pulumi.recover(o, (err: unknown) => (pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err) ? Promise.reject(err) : failed));
+}
+
+/**
+ * When a step fails, the engine reports its error, and the SDK rejects every output of that
+ * resource with a synthesized "resource … failed to register" error; any output nobody reads
+ * is then printed as an unhandled exception of the program, with a stack trace. A step's
+ * failure is not a crash of this program, so every output gets a handler here.
+ */
+function settleQuietly(resource: pulumi.CustomResource): void {
+    for (const value of Object.values(resource)) {
+        if (pulumi.Output.isInstance(value)) pulumi.recover(value as pulumi.Output<unknown>, () => undefined);
     }
 }
 
@@ -159,12 +182,20 @@ export class OnboardedNode extends pulumi.ComponentResource {
             },
         );
         const registered = registration.stdout.apply((out) => JSON.parse(out || "{}") as { registeredAt?: string; joinCommand?: string });
+        const registeredAt = orWhenStepFailed(
+            registered.apply((r) => r.registeredAt ?? new Date(0).toISOString()),
+            new Date(0).toISOString(),
+        );
 
         // 3. The join. Its stdin (the join command, with the token) is secret and ignored
         //    after creation, so a rotated token never causes a re-join; only the machine's
         //    identity is a trigger.
+        //    Ordered after the registration by that input (see orWhenStepFailed).
         const joinCommand = pulumi.secret(
-            cluster.protocol === "gateway" ? registered.apply((r) => r.joinCommand ?? "") : staticJoinCommand,
+            orWhenStepFailed(
+                pulumi.all([registration.id, cluster.protocol === "gateway" ? registered.apply((r) => r.joinCommand ?? "") : staticJoinCommand]).apply(([, c]) => c),
+                REGISTRATION_FAILED,
+            ),
         );
         const join = new command.remote.Command(
             `${name}-join`,
@@ -188,7 +219,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [registration],
                 ignoreChanges: ["stdin"],
                 additionalSecretOutputs: ["stdout", "stderr"],
                 deleteBeforeReplace: true,
@@ -211,30 +241,32 @@ export class OnboardedNode extends pulumi.ComponentResource {
                         kubeconfig,
                         verifySeconds: timeouts.verifySeconds,
                         drainSeconds: timeouts.drainSeconds,
-                        registeredAt: registered.apply((r) => r.registeredAt ?? new Date(0).toISOString()),
+                        registeredAt,
                         node: inventory,
+                        // Also what orders the verification after the join.
+                        joined: orWhenStepFailed(join.id.apply(() => true), false),
                         forceRemove: machine.forceRemove,
                         ssh: privateKey.apply(sshTarget),
                     }),
                 ),
-                triggers: [...identity, registration.id],
+                triggers: [...identity, orWhenStepFailed(registration.id, "")],
                 addPreviousOutputInEnv: false,
                 logging: "stderr",
             },
             {
                 parent: this,
-                dependsOn: [join],
                 additionalSecretOutputs: ["stderr"],
                 deleteBeforeReplace: true,
                 customTimeouts: { create: `${timeouts.verifySeconds + 60}s`, update: `${timeouts.verifySeconds + 60}s`, delete: `${timeouts.drainSeconds + timeouts.httpSeconds * 6 + 120}s` },
             },
         );
+        for (const step of [registration, join, verify]) settleQuietly(step);
         slot.releaseWhen(verify.stdout);
         const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
 
         // 5. Declared labels and taints, applied after verification (and removed on delete).
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
-            new command.local.Command(
+            const labels = new command.local.Command(
                 `${name}-labels`,
                 {
                     interpreter,
@@ -242,13 +274,22 @@ export class OnboardedNode extends pulumi.ComponentResource {
                     update: "labels",
                     delete: "labels-remove",
                     stdin: pulumi.secret(
-                        pulumi.jsonStringify({ kubeconfig, nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, httpTimeoutSeconds: timeouts.httpSeconds }),
+                        pulumi.jsonStringify({
+                            kubeconfig,
+                            nodeId: machine.nodeId,
+                            labels: machine.labels,
+                            taints: machine.taints,
+                            httpTimeoutSeconds: timeouts.httpSeconds,
+                            // Also what orders the labels after the verification.
+                            verified: orWhenStepFailed(verify.id.apply(() => true), false),
+                        }),
                     ),
                     triggers: [cluster.clusterId, machine.nodeId],
                     logging: "stderr",
                 },
-                { parent: this, dependsOn: [verify], deleteBeforeReplace: true },
+                { parent: this, deleteBeforeReplace: true },
             );
+            settleQuietly(labels);
         }
 
         this.nodeName = verified.apply((v) => v.nodeName ?? machine.nodeId);

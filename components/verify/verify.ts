@@ -20,6 +20,8 @@ export interface VerifyInput {
     customIp?: string;
     registeredAt: string;
     node: NodeInventory;
+    /** False when the join failed in this run: nothing to verify. */
+    joined?: boolean;
 }
 
 export interface VerifiedNode {
@@ -49,6 +51,7 @@ function done(nodeId: string, node: KubeNode | undefined): boolean {
 }
 
 export async function verifyNode(input: VerifyInput, log: (msg: string) => void = () => undefined): Promise<VerifiedNode> {
+    if (input.joined === false) throw new Error(`node ${input.nodeId} not verified: its join failed in this run (see the ${input.nodeId}-join error); nothing was checked`);
     const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
     const deadline = Date.now() + input.verifySeconds * 1000;
     let last: KubeNode | undefined;

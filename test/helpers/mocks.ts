@@ -1,13 +1,40 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { deserializeProperties } from "@pulumi/pulumi/runtime/rpc";
+import { RegisterResourceRequest, RegisterResourceResponse, Result } from "@pulumi/pulumi/proto/resource_pb";
 
 /** Every resource the mocks saw, in registration order. */
 export const created: pulumi.runtime.MockResourceArgs[] = [];
 
 /**
- * Runs before the mocks answer for a resource: a test may delay the answer (a step that takes
- * time) or throw (a step that fails). Reset it after the test.
+ * Test hooks; reset them after the test. `beforeResource` runs before the mocks answer for a
+ * resource (a step that takes time). `failStep` makes a resource's step fail the way the engine
+ * reports it under `pulumi up --continue-on-error`: a registration answered with result FAIL.
  */
-export const mockHooks: { beforeResource?: (a: pulumi.runtime.MockResourceArgs) => Promise<void> } = {};
+export const mockHooks: {
+    beforeResource?: (a: pulumi.runtime.MockResourceArgs) => Promise<void>;
+    failStep?: (type: string, name: string, inputs: Record<string, unknown>) => boolean;
+} = {};
+
+type Callback = (err: Error | null, resp?: RegisterResourceResponse) => void;
+interface MockMonitor {
+    registerResource(req: RegisterResourceRequest, cb: Callback): void;
+    newUrn(parent: string, type: string, name: string): string;
+}
+
+function failStepsLikeTheEngine(): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        const inputs = deserializeProperties(req.getObject() ?? new Struct()) as Record<string, unknown>;
+        if (!mockHooks.failStep?.(req.getType(), req.getName(), inputs)) return register(req, cb);
+        const resp = new RegisterResourceResponse();
+        resp.setUrn(monitor.newUrn(req.getParent(), req.getType(), req.getName()));
+        resp.setObject(Struct.fromJavaScript({}));
+        resp.setResult(Result.FAIL);
+        cb(null, resp);
+    };
+}
 
 export async function installMocks(): Promise<void> {
     await pulumi.runtime.setMocks(
@@ -33,6 +60,7 @@ export async function installMocks(): Promise<void> {
         "unit",
         false,
     );
+    failStepsLikeTheEngine();
 }
 
 export function unwrap<T>(x: pulumi.Input<T>): Promise<T> {

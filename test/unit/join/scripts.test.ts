@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { joinScript, resetScript } from "../../../components/join/scripts";
+import { joinScript, REGISTRATION_FAILED, resetScript } from "../../../components/join/scripts";
 import { parseProbeOutput, PROBE_SCRIPT } from "../../../components/machine/probe";
 
 function shSyntax(script: string): string {
@@ -106,6 +106,19 @@ test -e /var/lib/aios-onboarding/join-config.yaml || echo "CONFIG_REMOVED"`);
         assert.ok(!r.out.includes(TOKEN), "the token must not be printed");
         assert.match(r.out, /ATTEMPTS=1/);
         assert.match(r.out, /CONFIG_REMOVED/);
+    });
+
+    it("changes nothing when told that the registration failed", function () {
+        assert.ok(canUnshare, "these tests need root and unshare(1) (util-linux), as CI has");
+        const join = joinScript({ clusterId: "aios-demo", nodeId: "worker-4", joinTimeoutSeconds: 30 });
+        const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+        const r = run(`printf '%s\\n' ${q(REGISTRATION_FAILED)} | sh -c ${q(join)} || echo "STATUS=$?"
+test -e /var/lib/fake-kubeadm.argv || echo "KUBEADM_NOT_RUN"
+test -e /var/lib/aios-onboarding || echo "NO_STATE_DIR"`);
+        assert.match(r.out, /STATUS=5/, r.out);
+        assert.match(r.out, /node worker-4 not joined: its AIOS registration failed in this run \(see the worker-4-registration error\); nothing was changed on the machine/);
+        assert.match(r.out, /KUBEADM_NOT_RUN/);
+        assert.match(r.out, /NO_STATE_DIR/);
     });
 
     it("refuses a machine joined elsewhere", function () {

@@ -84,15 +84,32 @@ describe("OnboardedNode wiring", function () {
         ]);
     });
 
-    it("orders prechecks → registration → join → verification with dependsOn", async () => {
-        const node = build("worker-2");
-        await unwrap(node.nodeName);
-        const deps = (n: string) => ((options[n].dependsOn ?? []) as pulumi.Resource[]);
-        const nameOf = async (r: pulumi.Resource) => (await unwrap(r.urn)).split("::").pop();
-        const regDeps = await Promise.all(deps("worker-2-registration").map(nameOf));
+    it("orders prechecks → registration → join → verification: each step starts after the one before finished", async () => {
+        const events: string[] = [];
+        mockHooks.beforeResource = async (a) => {
+            if (!a.name.startsWith("worker-2-") || a.name.includes("-precheck-")) return;
+            events.push(`start ${a.name}`);
+            await sleep(30);
+            events.push(`done ${a.name}`);
+        };
+        try {
+            const node = build("worker-2");
+            await unwrap(node.nodeName);
+        } finally {
+            mockHooks.beforeResource = undefined;
+        }
+        assert.deepEqual(events, [
+            "start worker-2-registration",
+            "done worker-2-registration",
+            "start worker-2-join",
+            "done worker-2-join",
+            "start worker-2-verify",
+            "done worker-2-verify",
+        ]);
+        // Prechecks are components (no step): the registration names them with dependsOn.
+        const deps = (options["worker-2-registration"].dependsOn ?? []) as pulumi.Resource[];
+        const regDeps = await Promise.all(deps.map(async (r) => (await unwrap(r.urn)).split("::").pop()));
         assert.ok(regDeps.length >= 7 && regDeps.every((n) => n!.startsWith("worker-2-precheck-")), `registration depends on ${regDeps}`);
-        assert.deepEqual(await Promise.all(deps("worker-2-join").map(nameOf)), ["worker-2-registration"]);
-        assert.deepEqual(await Promise.all(deps("worker-2-verify").map(nameOf)), ["worker-2-join"]);
     });
 
     it("keeps the token and the SSH key secret and out of triggers and scripts", async () => {
@@ -184,17 +201,23 @@ describe("OnboardedNode wiring", function () {
                 if (a.name.endsWith("-registration")) {
                     inFlight.add(machine);
                     most = Math.max(most, inFlight.size);
-                } else if (a.name.endsWith("-join") && machine === failJoinOf) {
-                    inFlight.delete(machine);
-                    throw new Error(`kubeadm join on node ${machine} exited with status 1`);
                 } else if (a.name.endsWith("-verify")) {
                     await sleep(40);
                     inFlight.delete(machine);
                 }
             };
+            mockHooks.failStep = (_type, name, inputs) => {
+                // The join of `failJoinOf` fails; a verify told that its join failed fails too, as
+                // the real step does (test/unit/verify).
+                const stdin = name.endsWith("-verify") ? (JSON.parse(String(secretValue(inputs.stdin))) as { joined?: boolean }) : {};
+                const failed = name === `${failJoinOf}-join` || stdin.joined === false;
+                if (failed) inFlight.delete(name.replace(/-(join|verify)$/, ""));
+                return failed;
+            };
         });
         afterEach(() => {
             mockHooks.beforeResource = undefined;
+            mockHooks.failStep = undefined;
             mod.setOnboardingParallelism(4);
         });
 
