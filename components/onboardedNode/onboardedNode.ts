@@ -28,12 +28,15 @@ export class PrecheckError extends pulumi.ResourceError {
     constructor(message: string, resource: pulumi.Resource) {
         super(message, resource, true);
         Object.defineProperty(this, "message", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
+        // When the rejection reaches the SDK after the program's last step, it prints `stack`:
+        // the message is all the user needs (no trace into our sources).
+        Object.defineProperty(this, "stack", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
         Object.defineProperty(this, "resource", { value: resource, enumerable: false, writable: true, configurable: true });
         this.name = "PrecheckError";
     }
 
     [inspect.custom](): string {
-        return `${this.name}: ${this.message}`;
+        return this.message;
     }
 }
 
