@@ -23,7 +23,7 @@ interface World {
     machines: WorldMachine[];
 }
 
-export interface BenchOptions { sizes: number[]; repeats: number; out?: string; defaultParallel: number }
+export interface BenchOptions { sizes: number[]; repeats: number; out?: string }
 
 function sh(cmd: string, env: NodeJS.ProcessEnv = {}): string {
     const r = spawnSync("bash", ["-c", cmd], { cwd: repo, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
@@ -63,7 +63,8 @@ async function sampleMemory<T>(during: () => Promise<T>): Promise<{ result: T; e
             const m = /^\s*(\d+)\s+(.*)$/.exec(line);
             if (!m) continue;
             const rss = Number(m[1]) / 1024;
-            if (/(^|\/)pulumi (up|preview|destroy)\b/.test(m[2])) e += rss;
+            // The engine with its plugins (language host, command provider).
+            if (/(^|\/)pulumi (up|preview|destroy)\b|pulumi-language-nodejs|pulumi-resource-command/.test(m[2])) e += rss;
             if (m[2].includes("@pulumi/pulumi/cmd/run")) p += rss;
         }
         engine = Math.max(engine, e);
@@ -96,7 +97,8 @@ async function stackFor(name: string, world: World, machines: WorldMachine[], ba
 
 interface UpRun { seconds: number; labelLatencyMs: number[]; engineMiB: number; programMiB: number }
 
-async function timedUp(stack: Stack, parallel: number, world: World): Promise<UpRun> {
+/** `pulumi up` as a user runs it (no --parallel: the stack's `parallelism` config bounds the machines). */
+async function timedUp(stack: Stack, world: World): Promise<UpRun> {
     const verifiedAt = new Map<string, number>();
     const onEvent = (e: EngineEvent): void => {
         const urn = e.resOutputsEvent?.metadata.urn ?? "";
@@ -104,7 +106,7 @@ async function timedUp(stack: Stack, parallel: number, world: World): Promise<Up
         if (m && e.resOutputsEvent?.metadata.op === "create") verifiedAt.set(m[1], Date.now());
     };
     const t0 = Date.now();
-    const { engineMiB, programMiB } = await sampleMemory(() => stack.up({ parallel, onEvent }));
+    const { engineMiB, programMiB } = await sampleMemory(() => stack.up({ onEvent }));
     const seconds = (Date.now() - t0) / 1000;
     const state = (await (await fetch(`${world.aios.controlUrl}/_world/state`)).json()) as { waiters: { nodeId: string; labelledAt?: string | number }[] };
     const labelLatencyMs: number[] = [];
@@ -178,17 +180,17 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
         const row: BenchRow = { n, upDefault: [], upN: [], baseline: [], previewFull: [], previewEmpty: [], labelLatencyMs: [], engineMiB: 0, programMiB: 0 };
         const empty = await stackFor(`bench-empty-${n}`, world, [], backend);
         for (let r = 0; r < opts.repeats; r++) {
-            for (const [label, parallel, into] of [["default", opts.defaultParallel, row.upDefault], ["N", n, row.upN]] as const) {
+            for (const [label, parallelism, into] of [["default", undefined, row.upDefault], ["N", n, row.upN]] as const) {
                 await resetWorld(world, kube);
-                const stack = await stackFor(`bench-${n}-${label}-${r}`, world, machines, backend, label === "N" ? n : undefined);
-                const up = await timedUp(stack, parallel, world);
+                const stack = await stackFor(`bench-${n}-${label}-${r}`, world, machines, backend, parallelism);
+                const up = await timedUp(stack, world);
                 into.push(up.seconds);
                 row.labelLatencyMs.push(...up.labelLatencyMs);
                 row.engineMiB = Math.max(row.engineMiB, up.engineMiB);
                 row.programMiB = Math.max(row.programMiB, up.programMiB);
                 if (label === "N") row.previewFull.push(await timedPreview(stack));
                 await stack.workspace.removeStack(stack.name, { force: true });
-                log(`bench: N=${n} up (parallel ${parallel}) ${up.seconds.toFixed(1)} s`);
+                log(`bench: N=${n} up (parallelism ${parallelism ?? "default"}) ${up.seconds.toFixed(1)} s`);
             }
             row.previewEmpty.push(await timedPreview(empty));
             await resetWorld(world, kube);
@@ -199,7 +201,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
         await empty.workspace.removeStack(empty.name, { force: true });
         rows.push(row);
     }
-    const header = `| N | up, parallel ${opts.defaultParallel} (s) | up, parallel N (s) | baseline (s) | up(N) / baseline | preview, N onboarded (s) | preview, empty (s) | preview ratio | label latency median / max (ms) | peak engine RSS (MiB) | peak program RSS (MiB) | program RSS per machine (MiB) |`;
+    const header = `| N | up, parallelism default (4) (s) | up, parallelism N (s) | baseline (s) | up(N) / baseline | preview, N onboarded (s) | preview, empty (s) | preview ratio | label latency median / max (ms) | peak engine+plugins RSS (MiB) | peak program RSS (MiB) | program RSS per machine (MiB) |`;
     const lines = [header, `|${"---|".repeat(12)}`];
     for (const r of rows) {
         lines.push(
@@ -229,7 +231,6 @@ if (require.main === module) {
         sizes: arg("sizes", "1,10,50").split(",").map(Number),
         repeats: Number(arg("repeats", "3")),
         out: arg("out", join(repo, "docs", "benchmarks.md")),
-        defaultParallel: Number(arg("default-parallel", "4")),
     };
     runBench(opts)
         .then(({ table }) => process.stdout.write(`${table}\n`))
