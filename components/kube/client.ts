@@ -12,7 +12,7 @@ export interface KubeNode {
     };
     spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
     status?: {
-        conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }[];
+        conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string; lastTransitionTime?: string }[];
         addresses?: { type: string; address: string }[];
         nodeInfo?: { kubeletVersion?: string };
     };

@@ -60,3 +60,24 @@ export function buildInventory(
         nodeMetadata: { ...nodeMetadata },
     };
 }
+
+/**
+ * What a machine that could not be reached is registered with: nothing known. Used only when
+ * `forceRemove` lets an unreachable machine through its prechecks (it is being removed).
+ */
+export const NO_FACTS: MachineFacts = {
+    privilege: "none",
+    kubeadm: { kind: "missing" },
+    addresses: [],
+    links: [],
+    memTotalKiB: 0,
+    swapTotalKiB: 0,
+    cpus: 0,
+    listeners: [],
+    disks: [],
+    linkSpeedsMbps: [],
+    gpus: { kind: "absent" },
+    kubelet: { kind: "unknown" },
+    failedAttempts: 0,
+    hostname: "",
+};

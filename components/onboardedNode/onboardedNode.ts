@@ -1,11 +1,12 @@
 import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { buildInventory, NodeInventory } from "../machine/inventory";
+import { buildInventory, NO_FACTS, NodeInventory } from "../machine/inventory";
 import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
 import { currentObserver } from "../prechecks/observe";
 import { Precheck } from "../prechecks/precheck";
 import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
+import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
 import { stepInterpreter } from "../steps/stepCommand";
 import type { VerifiedNode } from "../verify/verify";
 import type { OnboardedNodeArgs } from "./args";
@@ -13,6 +14,8 @@ import { parseNodeArgs } from "./settings";
 import { OnboardingSlot } from "./slots";
 
 const TYPE = "aios-onboarding:index:OnboardedNode";
+
+keepSecretsOutOfDebugLog();
 
 /**
  * A failed precheck. The SDK prefixes `error serializing property "…"` to the message of an
@@ -109,6 +112,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
             address: machine.address,
             vpn,
             kubeadmVersion: cluster.kubeadmVersion,
+            forceRemove: machine.forceRemove,
         };
         const sshTarget = (key: string) => ({
             host: machine.host,
@@ -145,7 +149,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         // the registration's inputs wait for it, and verification settling gives it back.
         const slot = new OnboardingSlot();
         const inventory: pulumi.Output<NodeInventory> = slot.gate(
-            pulumi.unsecret(pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts!, machine.tags, machine.nodeMetadata))),
+            pulumi.unsecret(pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts ?? NO_FACTS, machine.tags, machine.nodeMetadata))),
         );
         const staticJoinCommand = observation.apply((obs) => obs.cluster?.clusterMetadata?.additionalInfo?.joinCommand ?? "");
 

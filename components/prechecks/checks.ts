@@ -53,6 +53,8 @@ export interface CheckSettings {
     address?: string;
     vpn?: { interface: string; cidr?: string };
     kubeadmVersion?: string;
+    /** The machine is being removed without contact: an unreachable machine does not block. */
+    forceRemove?: boolean;
 }
 
 /** The checks that apply to a machine, decided from plain settings so the resource tree is stable. */
@@ -130,13 +132,10 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
         observed: `skipped: already joined to cluster ${s.clusterId} as ${s.nodeId}`,
         status: "skipped",
     });
-    const noSsh = (check: PrecheckName, expected: string): CheckResult => ({
-        check,
-        expected,
-        observed: `not evaluated: ${obs.sshError ? "SSH failed" : "no machine facts"}`,
-        status: "failed",
-        fix: "fix the ssh precheck first",
-    });
+    const noSsh = (check: PrecheckName, expected: string): CheckResult =>
+        s.forceRemove
+            ? { check, expected, observed: "skipped: SSH failed and forceRemove is set", status: "skipped" }
+            : { check, expected, observed: `not evaluated: ${obs.sshError ? "SSH failed" : "no machine facts"}`, status: "failed", fix: "fix the ssh precheck first" };
     const results: CheckResult[] = [];
     for (const check of applicableChecks(s)) {
         switch (check) {
@@ -160,7 +159,9 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
                 );
                 break;
             case "ssh":
-                if (!facts) {
+                if (!facts && s.forceRemove) {
+                    results.push({ check, expected: `SSH to ${s.host} with the pinned host key`, observed: `${obs.sshError ?? "no answer"}; not blocking: forceRemove is set (the machine is removed without contacting it)`, status: "skipped" });
+                } else if (!facts) {
                     results.push({ check, expected: `SSH to ${s.host} with the pinned host key`, observed: obs.sshError ?? "no answer", status: "failed" });
                 } else if (facts.privilege === "none") {
                     results.push({ check, expected: "root or passwordless sudo (kubeadm needs root)", observed: "logged in, but not root and `sudo -n` is refused", status: "failed", fix: "use root or grant the user passwordless sudo" });

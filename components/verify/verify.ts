@@ -22,6 +22,8 @@ export interface VerifyInput {
     node: NodeInventory;
     /** False when the join failed in this run: nothing to verify. */
     joined?: boolean;
+    /** The machine is being removed without contact: report the Node as it is, do not wait. */
+    forceRemove?: boolean;
 }
 
 export interface VerifiedNode {
@@ -37,6 +39,26 @@ export interface VerifiedNode {
 /** The AIOS membership waiter gives up 300 s after the join command was issued (contract §4.3). */
 export const AIOS_WAITER_WINDOW_SECONDS = 300;
 
+/**
+ * A live waiter polls every 5 s and labels a Ready node at its next poll (contract §4.3). A node
+ * Ready and unlabelled for this long has no live waiter: it gave up, crashed, or the controller
+ * was broken when it looked. Four polls of margin, because a second live waiter would append
+ * the node to the registry twice (AIOS has no duplicate check).
+ */
+export const WAITER_GONE_AFTER_READY_SECONDS = 20;
+
+/**
+ * When to ask the gateway for a new waiter for `node` (ms since the epoch), or undefined while
+ * there is nothing to re-arm (not Ready yet, or already labelled).
+ */
+export function rearmAt(nodeId: string, node: KubeNode | undefined, registeredAt: string): number | undefined {
+    if (!node || !nodeReady(node) || node.metadata.labels?.nodeID === nodeId) return undefined;
+    const windowClosed = Date.parse(registeredAt) + AIOS_WAITER_WINDOW_SECONDS * 1000;
+    const readySince = Date.parse(node.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime ?? "");
+    const waiterGone = Number.isFinite(readySince) ? readySince + WAITER_GONE_AFTER_READY_SECONDS * 1000 : windowClosed;
+    return Math.min(windowClosed, waiterGone);
+}
+
 export function describeNodeState(nodeId: string, node: KubeNode | undefined): string {
     if (!node) return `Node ${nodeId} does not exist in the cluster (the kubelet never registered)`;
     const ready = node.status?.conditions?.find((c) => c.type === "Ready");
@@ -51,22 +73,46 @@ function done(nodeId: string, node: KubeNode | undefined): boolean {
 }
 
 export async function verifyNode(input: VerifyInput, log: (msg: string) => void = () => undefined): Promise<VerifiedNode> {
-    if (input.joined === false) throw new Error(`node ${input.nodeId} not verified: its join failed in this run (see the ${input.nodeId}-join error); nothing was checked`);
+    if (input.joined === false) {
+        const aios =
+            input.protocol === "parser"
+                ? "it stays registered in the AIOS registry (addNode wrote its entry); the next `pulumi up` retries the join and keeps that one entry"
+                : "AIOS issued it a join command but wrote nothing to the registry; the next `pulumi up` retries the join";
+        throw new Error(`node ${input.nodeId} not verified: its join failed in this run (see the ${input.nodeId}-join error); ${aios}`);
+    }
     const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
+    if (input.forceRemove) {
+        // Setting forceRemove on an unreachable machine updates this step; its Node may be NotReady.
+        const node = await kube.getNode(input.nodeId);
+        log(`forceRemove is set for node ${input.nodeId}: not waiting for it; ${describeNodeState(input.nodeId, node)}`);
+        return verifiedNode(input.nodeId, node);
+    }
     const deadline = Date.now() + input.verifySeconds * 1000;
     let last: KubeNode | undefined;
     let rearmed = false;
-    const seen = (node: KubeNode | undefined): void => {
-        last = node;
-        // A retried join (or a verification after a timeout) can land after the AIOS waiter's
-        // window: then only a new join-node call starts a waiter that labels the Ready node.
-        const windowClosed = Date.now() - Date.parse(input.registeredAt) > AIOS_WAITER_WINDOW_SECONDS * 1000;
-        if (!rearmed && input.protocol === "gateway" && node && nodeReady(node) && node.metadata.labels?.nodeID !== input.nodeId && windowClosed) {
+    let timer: NodeJS.Timeout | undefined;
+    // When the waiter that the join command started is gone (a retried join after its window,
+    // a verification after a timeout, a controller that was broken), only a new join-node call
+    // starts a waiter that labels the Ready node.
+    const maybeRearm = (): void => {
+        const at = input.protocol === "gateway" && !rearmed ? rearmAt(input.nodeId, last, input.registeredAt) : undefined;
+        if (at === undefined) return;
+        if (Date.now() >= at) {
             rearmed = true;
             void rearm(input, kube, log);
+        } else if (!timer) {
+            timer = setTimeout(() => {
+                timer = undefined;
+                maybeRearm();
+            }, at - Date.now());
+            timer.unref();
         }
     };
-    const ok = await kube.watchNode(input.nodeId, deadline, (n) => done(input.nodeId, n), seen);
+    const seen = (node: KubeNode | undefined): void => {
+        last = node;
+        maybeRearm();
+    };
+    const ok = await kube.watchNode(input.nodeId, deadline, (n) => done(input.nodeId, n), seen).finally(() => clearTimeout(timer));
     if (!ok || !last) {
         throw new Error(
             `verification of node ${input.nodeId} timed out after ${input.verifySeconds}s (timeouts.verifySeconds): ${describeNodeState(input.nodeId, last)}. ` +
@@ -74,13 +120,16 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
                 "check the membership server and the node's kubelet, then run `pulumi up` again",
         );
     }
-    const node: KubeNode = last;
+    return verifiedNode(input.nodeId, last);
+}
+
+function verifiedNode(nodeId: string, node: KubeNode | undefined): VerifiedNode {
     return {
-        nodeName: node.metadata.name,
-        labels: node.metadata.labels ?? {},
-        kubeletVersion: node.status?.nodeInfo?.kubeletVersion ?? "",
-        addresses: node.status?.addresses ?? [],
-        ready: true,
+        nodeName: node?.metadata.name ?? nodeId,
+        labels: node?.metadata.labels ?? {},
+        kubeletVersion: node?.status?.nodeInfo?.kubeletVersion ?? "",
+        addresses: node?.status?.addresses ?? [],
+        ready: !!node && nodeReady(node),
         observedAt: Date.now(),
     };
 }
@@ -92,7 +141,7 @@ async function rearm(input: VerifyInput, kube: KubeClient, log: (msg: string) =>
         // The call minted a bootstrap token nobody will use; AIOS never expires them (contract §4.3).
         const tokenId = /--token\s+([a-z0-9]{6})\./.exec(command)?.[1];
         if (tokenId) await kube.deleteSecret("kube-system", `bootstrap-token-${tokenId}`);
-        log(`node ${input.nodeId} is Ready but unlabelled after the AIOS waiter window; asked the gateway to start a new waiter`);
+        log(`node ${input.nodeId} is Ready without the nodeID label and no AIOS waiter is left to label it; asked the gateway to start a new waiter`);
     } catch (e) {
         log(`could not re-arm the AIOS waiter for ${input.nodeId}: ${(e as Error).message}`);
     }

@@ -97,6 +97,17 @@ describe("prechecks", () => {
         assert.match(msg, /not evaluated until then: membership, ports, kubeadm, gpu-driver/);
     });
 
+    it("let an unreachable machine through when forceRemove is set (it is being removed)", () => {
+        const rs = evaluatePrechecks({ ...base, forceRemove: true }, healthyObservation({ facts: undefined, sshError: "root@10.0.0.5:22: the SSH port cannot be reached (Connection refused)" }));
+        assert.equal(failureMessage("worker-1", "10.0.0.5", rs), undefined);
+        const ssh = rs.find((r) => r.check === "ssh")!;
+        assert.equal(ssh.status, "skipped");
+        assert.match(ssh.observed, /cannot be reached.*not blocking: forceRemove is set/);
+        assert.deepEqual(rs.filter((r) => r.status === "skipped").map((r) => r.check), ["ssh", "membership", "ports", "kubeadm", "gpu-driver"]);
+        // A reachable machine with forceRemove is still checked.
+        assert.match(failureMessage("worker-1", "10.0.0.5", evaluatePrechecks({ ...base, forceRemove: true }, healthyObservation({}, { kubeadm: "v1.35.0\nexit=0" })))!, /kubeadm: expected/);
+    });
+
     it("fail the registry check with the registry's error", () => {
         const r = status(base, healthyObservation({ cluster: undefined, clusterError: "registry http://r unreachable (ECONNREFUSED)" })).registry;
         assert.equal(r.status, "failed");
