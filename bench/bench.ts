@@ -179,6 +179,8 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
         const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
         const row: BenchRow = { n, upDefault: [], upN: [], baseline: [], previewFull: [], previewEmpty: [], labelLatencyMs: [], engineMiB: 0, programMiB: 0 };
         const empty = await stackFor(`bench-empty-${n}`, world, [], backend);
+        // Up once, so its previews compare like with like: an up-to-date stack, no changes.
+        await empty.up();
         for (let r = 0; r < opts.repeats; r++) {
             for (const [label, parallelism, into] of [["default", undefined, row.upDefault], ["N", n, row.upN]] as const) {
                 await resetWorld(world, kube);
