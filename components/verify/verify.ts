@@ -1,4 +1,3 @@
-import { GatewayClient } from "../aios";
 import { KubeClient, KubeNode, nodeReady } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import type { NodeInventory } from "../machine/inventory";
@@ -136,6 +135,8 @@ function verifiedNode(nodeId: string, node: KubeNode | undefined): VerifiedNode 
 
 async function rearm(input: VerifyInput, kube: KubeClient, log: (msg: string) => void): Promise<void> {
     try {
+        // Loaded only here: the AIOS clients pull in zod, a quarter second of start-up for every verify step.
+        const { GatewayClient } = await import("../aios/gateway");
         const gateway = new GatewayClient(input.gatewayUrl!, { timeoutMs: input.httpTimeoutSeconds * 1000 });
         const command = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
         // The call minted a bootstrap token nobody will use; AIOS never expires them (contract §4.3).
