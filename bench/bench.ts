@@ -10,7 +10,8 @@ import { GatewayClient } from "../components/aios";
 import { KubeClient, nodeReady } from "../components/kube/client";
 import { parseKubeconfig } from "../components/kube/kubeconfig";
 import { joinScript } from "../components/join/scripts";
-import { observe } from "../components/prechecks/observe";
+import { parseProbeOutput, PROBE_SCRIPT } from "../components/machine/probe";
+import { runRemoteScript } from "../components/machine/ssh";
 import { buildInventory } from "../components/machine/inventory";
 
 const repo = join(__dirname, "..");
@@ -117,7 +118,7 @@ async function timedUp(stack: Stack, world: World): Promise<UpRun> {
     return { seconds, labelLatencyMs, engineMiB, programMiB };
 }
 
-/** The same work with no Pulumi: dry run + join-node, SSH join with the token on stdin, watch the label. */
+/** The same work with no Pulumi: SSH probe, dry run + join-node, SSH join with the token on stdin, watch the label. */
 async function baseline(world: World, machines: WorldMachine[]): Promise<number> {
     const kubeconfig = readFileSync(world.kubernetes.kubeconfigPath, "utf8");
     const kube = new KubeClient(parseKubeconfig(kubeconfig));
@@ -125,8 +126,8 @@ async function baseline(world: World, machines: WorldMachine[]): Promise<number>
     const key = readFileSync(world.ssh.privateKeyPath, "utf8");
     const t0 = Date.now();
     await Promise.all(machines.map(async (m) => {
-        const obs = await observe({ nodeId: m.nodeId, clusterId: world.aios.clusterId, registryUrl: world.aios.registryUrl, httpTimeoutSeconds: 10, kubeconfig, ssh: { host: m.host, port: m.port, user: m.user, hostKey: m.hostKey, privateKey: key, connectTimeoutSeconds: 10 } });
-        const node = buildInventory(m.nodeId, obs.facts!, [], {});
+        const probe = await runRemoteScript({ host: m.host, port: m.port, user: m.user, hostKey: m.hostKey, privateKey: key, connectTimeoutSeconds: 10 }, PROBE_SCRIPT, 60);
+        const node = buildInventory(m.nodeId, parseProbeOutput(probe.stdout), [], {});
         await gateway.dryRunAddNode(world.aios.clusterId, node);
         const cmd = await gateway.joinNode(world.aios.clusterId, node, { mode: "local_network" });
         await new Promise<void>((resolve, reject) => {

@@ -126,6 +126,10 @@ export class KubeClient {
         return res.body;
     }
 
+    async listNodes(): Promise<KubeNode[]> {
+        return (await this.ok<{ items?: KubeNode[] }>("GET", "/api/v1/nodes")).items ?? [];
+    }
+
     async patchNode(name: string, patch: unknown): Promise<KubeNode> {
         return this.ok<KubeNode>("PATCH", `/api/v1/nodes/${encodeURIComponent(name)}`, patch, "application/merge-patch+json");
     }

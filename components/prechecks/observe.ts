@@ -25,7 +25,7 @@ export interface ObserveInput {
 
 const clusterCache = new Map<string, Promise<ClusterDocument>>();
 const otherClusterCache = new Map<string, Promise<ClusterDocument[]>>();
-const kubeCache = new Map<string, Promise<{ client: KubeClient; version: string }>>();
+const kubeCache = new Map<string, Promise<{ client: KubeClient; version: string; nodes?: Map<string, KubeNode> }>>();
 
 function message(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
@@ -126,13 +126,19 @@ export async function observe(input: ObserveInput): Promise<Observation> {
     tasks.push(
         (async () => {
             try {
+                // One list of the Nodes serves every machine: 50 machines asking for their Node
+                // at once over 50 new TLS connections overloaded a small API server (measured).
                 const kube = await cached(kubeCache, input.kubeconfig, async () => {
                     const client = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
-                    return { client, version: await client.version() };
+                    const version = await client.version();
+                    const nodes = await client.listNodes().then(
+                        (items) => new Map(items.map((n) => [n.metadata.name, n])),
+                        () => undefined,
+                    );
+                    return { client, version, nodes };
                 });
                 obs.kubeVersion = kube.version;
-                const node: KubeNode | undefined = await kube.client.getNode(input.nodeId);
-                obs.kubeNode = node;
+                obs.kubeNode = kube.nodes ? kube.nodes.get(input.nodeId) : await kube.client.getNode(input.nodeId);
             } catch (e) {
                 obs.kubeError = message(e);
             }
