@@ -47,7 +47,16 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): 
 async function resetWorld(world: World, kube: KubeClient): Promise<void> {
     await pool(world.machines, 8, async (m) => {
         spawnSync("bash", ["scripts/world.sh", "ssh", m.name, "kubeadm reset -f >/dev/null 2>&1; rm -rf /var/lib/aios-onboarding/*"], { cwd: repo });
-        await kube.deleteNode(m.nodeId);
+        // Right after the world changed size the API server can be slow to answer: try again.
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await kube.deleteNode(m.nodeId);
+                break;
+            } catch (e) {
+                if (attempt === 3) throw e;
+                await new Promise((r) => setTimeout(r, 2000));
+            }
+        }
     });
     await fetch(`${world.aios.controlUrl}/_world/reset`, { method: "POST" });
 }
