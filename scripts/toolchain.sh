@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Locate or build the Pulumi engine and the Kubernetes control-plane binaries.
 #
-#   bash scripts/toolchain.sh [TOOL...]     TOOL: pulumi etcd kubernetes command pulumi-kubernetes (default: all)
+#   bash scripts/toolchain.sh [TOOL...]     TOOL: pulumi etcd kubernetes command (default: all)
 #
 # A binary already on PATH whose version fits is used as it is. Anything else is built from Go modules
 # (wrapper go.mod/go.sum committed under toolchain/<family>/) into a cache outside the clone, keyed by
@@ -26,9 +26,6 @@ K8S_VERSION=v1.36.3
 COMMAND_VERSION=1.2.1
 COMMAND_MODULE=github.com/pulumi/pulumi-command/provider
 COMMAND_PSEUDO=v0.0.0-20260303235922-7f3eb6f3b77c # commit 7f3eb6f3b77c = tag v1.2.1
-KUBERNETES_PROVIDER_VERSION=4.34.2 # the version @pulumi/kubernetes in package.json asks for
-KUBERNETES_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
-KUBERNETES_PROVIDER_PSEUDO=v4.0.0-20260608201737-a03ff6ba58d2 # commit a03ff6ba58d2 = tag v4.32.0
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath
 
@@ -358,26 +355,6 @@ build_command() {
   finish "$key" "-" "$started"
 }
 
-tool_pulumi_kubernetes() {
-  local found key=pulumi-resource-kubernetes-$KUBERNETES_PROVIDER_VERSION
-  if [[ -x "$CACHE/$key/bin/pulumi-resource-kubernetes" ]]; then
-    link "$CACHE/$key/bin/pulumi-resource-kubernetes" pulumi-resource-kubernetes
-  elif found=$(plugin_installed resource kubernetes "$KUBERNETES_PROVIDER_VERSION"); then
-    log "using pulumi-resource-kubernetes $KUBERNETES_PROVIDER_VERSION from $found"
-    link "$found" pulumi-resource-kubernetes
-  elif found=$(which_foreign pulumi-resource-kubernetes); then
-    log "using pulumi-resource-kubernetes from PATH ($found); it must be $KUBERNETES_PROVIDER_VERSION"
-    link "$found" pulumi-resource-kubernetes
-  elif proxy_serves "$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO"; then
-    log "the proxy now serves $KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO: add a wrapper under toolchain/ (see docs/toolchain.md)"
-  else
-    rm -f "$BIN/pulumi-resource-kubernetes"
-    log "WARNING: pulumi-resource-kubernetes $KUBERNETES_PROVIDER_VERSION is missing and cannot be built here:"
-    log "  the Go module proxy refuses $KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO (403, details in $LOGS/probe.log)."
-    log "  Put it on PATH or: pulumi plugin install resource kubernetes $KUBERNETES_PROVIDER_VERSION [--file BINARY]"
-  fi
-}
-
 # ---------------------------------------------------------------------------------------------------------
 
 check_node() {
@@ -389,11 +366,11 @@ check_node() {
 
 main() {
   local tools=("$@") t
-  ((${#tools[@]})) || tools=(pulumi command etcd kubernetes pulumi-kubernetes)
+  ((${#tools[@]})) || tools=(pulumi command etcd kubernetes)
   for t in "${tools[@]}"; do
     case $t in
-      pulumi | command | etcd | kubernetes | pulumi-kubernetes) ;;
-      *) die "unknown tool '$t' (expected: pulumi command etcd kubernetes pulumi-kubernetes)" ;;
+      pulumi | command | etcd | kubernetes) ;;
+      *) die "unknown tool '$t' (expected: pulumi command etcd kubernetes)" ;;
     esac
   done
   check_node
@@ -404,7 +381,7 @@ main() {
   exec 9>"$CACHE/.lock"
   flock 9
 
-  for t in pulumi command etcd kubernetes pulumi-kubernetes; do # cheap and most needed first
+  for t in pulumi command etcd kubernetes; do # cheap and most needed first
     [[ " ${tools[*]} " == *" $t "* ]] || continue
     "tool_${t//-/_}"
   done
