@@ -16,8 +16,8 @@ import { buildInventory } from "../components/machine/inventory";
 
 const repo = join(__dirname, "..");
 
-interface WorldMachine { name: string; nodeId: string; host: string; port: number; user: string; hostKey: string }
-interface World {
+export interface WorldMachine { name: string; nodeId: string; host: string; port: number; user: string; hostKey: string }
+export interface World {
     kubernetes: { kubeconfigPath: string };
     aios: { registryUrl: string; gatewayUrl: string; controlUrl: string; clusterId: string };
     ssh: { privateKeyPath: string; knownHostsPath: string };
@@ -32,7 +32,7 @@ function sh(cmd: string, env: NodeJS.ProcessEnv = {}): string {
     return r.stdout;
 }
 
-function readWorld(): World {
+export function readWorld(): World {
     return JSON.parse(readFileSync(join(repo, ".world", "world.json"), "utf8")) as World;
 }
 
@@ -44,7 +44,7 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): 
 }
 
 /** Un-joins every machine, deletes their Nodes and resets the AIOS stand-ins. */
-async function resetWorld(world: World, kube: KubeClient): Promise<void> {
+export async function resetWorld(world: World, kube: KubeClient): Promise<void> {
     await pool(world.machines, 8, async (m) => {
         spawnSync("bash", ["scripts/world.sh", "ssh", m.name, "kubeadm reset -f >/dev/null 2>&1; rm -rf /var/lib/aios-onboarding/*"], { cwd: repo });
         // Right after the world changed size the API server can be slow to answer: try again.
@@ -88,7 +88,7 @@ async function sampleMemory<T>(during: () => Promise<T>): Promise<{ result: T; e
     }
 }
 
-async function stackFor(name: string, world: World, machines: WorldMachine[], backend: string, parallelism?: number): Promise<Stack> {
+export async function stackFor(name: string, world: World, machines: WorldMachine[], backend: string, parallelism?: number): Promise<Stack> {
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: name, workDir: repo },
         { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_NODEJS_TRANSPILE_ONLY: "true" } },
