@@ -1,5 +1,5 @@
-// One `pulumi up` of N machines of the local world, with the CPU time each kind of process spent
-// (engine, program, step runners, plugins, SSH, the world's own services), sampled from /proc.
+// One `pulumi up` of N machines of the local world, with the CPU time and peak memory of each kind of
+// process (engine, program, step runners, plugins, SSH, the world's own services), sampled from /proc.
 //   npm run bench:profile -- N [parallelism]
 // Tells where an up's time goes before anyone optimises it (docs/benchmarks.md, "Where the time goes").
 import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
@@ -23,9 +23,13 @@ const CLASSES: [string, RegExp][] = [
     ["AIOS stand-ins", /world\/aios/],
 ];
 
-/** CPU seconds per process class, from the first to the last time each process was seen. */
-class CpuSampler {
+/**
+ * CPU seconds per process class, from the first to the last time each process was seen, and the
+ * class's peak resident memory (the most its processes held together at one sample).
+ */
+class ProcessSampler {
     private readonly seen = new Map<string, { cls: string; first: number; last: number }>();
+    private readonly peakRss = new Map<string, number>();
     private readonly ticks = 100; // USER_HZ on Linux
     private timer?: NodeJS.Timeout;
 
@@ -33,15 +37,16 @@ class CpuSampler {
         this.timer = setInterval(() => this.sample(), 50);
     }
 
-    stop(): Map<string, number> {
+    stop(): { cpu: Map<string, number>; peakMiB: Map<string, number> } {
         clearInterval(this.timer);
         this.sample();
-        const total = new Map<string, number>();
-        for (const { cls, first, last } of this.seen.values()) total.set(cls, (total.get(cls) ?? 0) + last - first);
-        return total;
+        const cpu = new Map<string, number>();
+        for (const { cls, first, last } of this.seen.values()) cpu.set(cls, (cpu.get(cls) ?? 0) + last - first);
+        return { cpu, peakMiB: this.peakRss };
     }
 
     private sample(): void {
+        const rss = new Map<string, number>();
         for (const pid of readdirSync("/proc")) {
             if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
             try {
@@ -49,19 +54,21 @@ class CpuSampler {
                 const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
                 const cpu = (Number(f[11]) + Number(f[12])) / this.ticks;
                 const key = `${pid}/${f[19]}`;
-                const known = this.seen.get(key);
+                let known = this.seen.get(key);
                 if (known) {
                     known.last = cpu;
-                    continue;
+                } else {
+                    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+                    if (!cmd) continue;
+                    known = { cls: CLASSES.find(([, rx]) => rx.test(cmd))?.[0] ?? "other", first: cpu, last: cpu };
+                    this.seen.set(key, known);
                 }
-                const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-                if (!cmd) continue;
-                const cls = CLASSES.find(([, rx]) => rx.test(cmd))?.[0] ?? "other";
-                this.seen.set(key, { cls, first: cpu, last: cpu });
+                rss.set(known.cls, (rss.get(known.cls) ?? 0) + (Number(f[21]) * 4096) / 2 ** 20);
             } catch {
                 // the process ended between readdir and read
             }
         }
+        for (const [cls, mib] of rss) this.peakRss.set(cls, Math.max(this.peakRss.get(cls) ?? 0, mib));
     }
 }
 
@@ -73,17 +80,21 @@ async function main(): Promise<void> {
     const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
     await resetWorld(world, kube);
     const stack = await stackFor(`profile-${n}`, world, world.machines.slice(0, n), mkdtempSync(join(tmpdir(), "aios-profile-")), parallelism);
-    const sampler = new CpuSampler();
+    const sampler = new ProcessSampler();
     sampler.start();
     const t0 = Date.now();
     try {
         await stack.up();
     } finally {
         const seconds = (Date.now() - t0) / 1000;
-        const cpu = [...sampler.stop()].sort((a, b) => b[1] - a[1]);
-        const lines = cpu.filter(([, s]) => s >= 0.05).map(([cls, s]) => `${s.toFixed(1).padStart(7)} s  ${cls}`);
-        const total = cpu.reduce((a, [, s]) => a + s, 0);
-        process.stdout.write(`pulumi up of ${n} machines (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; CPU by process:\n${lines.join("\n")}\n${total.toFixed(1).padStart(7)} s  total\n`);
+        const { cpu, peakMiB } = sampler.stop();
+        const rows = [...cpu].sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 0.05);
+        const lines = rows.map(([cls, s]) => `${s.toFixed(1).padStart(7)} s  ${(peakMiB.get(cls) ?? 0).toFixed(0).padStart(6)} MiB  ${cls}`);
+        const total = [...cpu.values()].reduce((a, s) => a + s, 0);
+        process.stdout.write(
+            `pulumi up of ${n} machines (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; per kind of process, CPU time and peak RSS:\n` +
+                `${lines.join("\n")}\n${total.toFixed(1).padStart(7)} s  total\n`,
+        );
         await stack.workspace.removeStack(stack.name, { force: true });
         await resetWorld(world, kube);
     }
