@@ -102,6 +102,18 @@ export class RegistryClient {
         return { removed: entries.length - remaining.length, cluster: updated };
     }
 
+    /**
+     * Adds `entry` to `nodes.nodeData` unless an entry with its id is there, recomputing the totals the
+     * way the AIOS membership server does. Returns whether it wrote.
+     */
+    async addNodeEntry(clusterId: string, entry: NodeEntry): Promise<boolean> {
+        const cluster = await this.getCluster(clusterId);
+        const entries = cluster.nodes?.nodeData ?? [];
+        if (entries.some((e) => e.id === entry.id)) return false;
+        await this.putCluster(clusterId, { $set: nodeDataUpdate([...entries, entry]) });
+        return true;
+    }
+
     private clusterUrl(id: string): string {
         return `${this.baseUrl}/clusters/${encodeURIComponent(id)}`;
     }

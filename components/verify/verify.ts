@@ -13,6 +13,7 @@ export interface VerifyInput {
     verifySeconds: number;
     protocol: "gateway" | "parser";
     clusterId: string;
+    registryUrl: string;
     gatewayUrl?: string;
     httpTimeoutSeconds: number;
     mode: "local_network" | "public";
@@ -119,7 +120,37 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
                 "check the membership server and the node's kubelet, then run `pulumi up` again",
         );
     }
+    if (input.protocol === "gateway") await ensureRegistryEntry(input, log);
     return verifiedNode(input.nodeId, last);
+}
+
+/**
+ * The AIOS waiter appends a labelled node to the registry by reading the cluster and writing the
+ * whole node list back, so two nodes labelled at the same moment can lose one entry (the e2e suite
+ * saw it). A node missing from the registry is invisible to AIOS, so after the label this waits
+ * for the entry and, if it stays missing, adds it the same way, checking again since other writers
+ * race in the same manner.
+ */
+export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, graceMs = 10_000, pollMs = 500): Promise<void> {
+    const { RegistryClient } = await import("../aios/registry");
+    const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
+    const listed = async (): Promise<boolean> => ((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).some((e) => e.id === input.nodeId);
+    const until = Date.now() + graceMs;
+    while (!(await listed())) {
+        if (Date.now() >= until) break;
+        await new Promise((r) => setTimeout(r, pollMs));
+    }
+    for (let attempt = 1; !(await listed()); attempt++) {
+        if (attempt > 3) {
+            throw new Error(
+                `node ${input.nodeId} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
+                    "(other writers replaced the node list each time it was added); run `pulumi up` again",
+            );
+        }
+        log(`the AIOS registry has no entry for node ${input.nodeId} ${graceMs / 1000}s after it was labelled (AIOS loses one when two nodes are labelled at once): adding it`);
+        await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
+        await new Promise((r) => setTimeout(r, pollMs));
+    }
 }
 
 function verifiedNode(nodeId: string, node: KubeNode | undefined): VerifiedNode {

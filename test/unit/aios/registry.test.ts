@@ -1,47 +1,9 @@
 import * as assert from "node:assert/strict";
 import { AiosError, nodeDataUpdate, RegistryClient } from "../../../components/aios";
 import type { NodeEntry } from "../../../components/aios";
-import { Received, reply, startServer, TestServer } from "./helpers/servers";
+import { Doc, fakeRegistry } from "./helpers/fakeRegistry";
+import { reply, startServer } from "./helpers/servers";
 import { loadClusterExample, loadVectors } from "./helpers/vectors";
-
-type Doc = Record<string, unknown> & { id: string };
-
-/** Sets a dotted Mongo path, as `$set` does. */
-function setPath(doc: Record<string, unknown>, dotted: string, value: unknown): void {
-    const keys = dotted.split(".");
-    let cur = doc;
-    for (const k of keys.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
-    cur[keys[keys.length - 1]] = value;
-}
-
-// The registry schema's paths (contract §2.2); Mongoose's strict mode drops `$set`s of others.
-const SCHEMA_PATHS = new Set(["id", "regionId", "nodes.count", "nodes.nodeData", "gpus.count", "gpus.memory", "vcpus.count", "memory", "swap",
-    "storage.disks", "storage.size", "network.interfaces", "network.txBandwidth", "network.rxBandwidth", "tags", "reputation"]);
-const inSchema = (p: string): boolean => SCHEMA_PATHS.has(p) || /^(config|clusterMetadata)(\.|$)/.test(p);
-
-/**
- * A fake registry with the real routes' semantics (contract §2.1): GET/PUT by id with 404s,
- * `$set` of dotted schema paths, and POST /clusters/query reading `req.body.query`, where a
- * missing query means no filter. Only the `nodes.nodeData.id` filter is implemented.
- */
-async function fakeRegistry(docs: Doc[]): Promise<TestServer> {
-    const byId = (id: string): Doc | undefined => docs.find((d) => d.id === decodeURIComponent(id));
-    return startServer((req: Received, res) => {
-        const m = /^\/clusters\/([^/]+)$/.exec(req.path);
-        if (req.method === "POST" && req.path === "/clusters/query") {
-            const query = (req.body as { query?: Record<string, unknown> }).query;
-            const nodeId = query?.["nodes.nodeData.id"];
-            const hit = docs.filter((d) => nodeId === undefined || ((d.nodes as { nodeData: NodeEntry[] }).nodeData ?? []).some((e) => e.id === nodeId));
-            return reply(res, 200, hit);
-        }
-        const doc = m ? byId(m[1]) : undefined;
-        if (!doc) return reply(res, 404, { error: "Cluster not found" });
-        if (req.method === "PUT") {
-            for (const [k, v] of Object.entries((req.body as { $set: Record<string, unknown> }).$set)) if (inSchema(k)) setPath(doc, k, structuredClone(v));
-        }
-        reply(res, 200, doc);
-    });
-}
 
 const clone = <T>(v: T): T => structuredClone(v);
 const vectors = loadVectors();
@@ -249,6 +211,38 @@ describe("RegistryClient.removeNodeEntry", function () {
                 assert.match(e.message, /cluster id "gone" is not in the registry/);
                 return true;
             });
+        } finally {
+            await server.close();
+        }
+    });
+});
+
+describe("RegistryClient.addNodeEntry", function () {
+    it("appends a missing entry and recomputes the totals the way AIOS does", async function () {
+        const doc = afterRemove();
+        const server = await fakeRegistry([doc]);
+        try {
+            const entry = (afterJoin().nodes as { nodeData: NodeEntry[] }).nodeData.find((e) => e.id === "gpu-node-7")!;
+            assert.equal(await new RegistryClient(server.url).addNodeEntry("cluster-west-vision-001", entry), true);
+            const ids = (doc.nodes as { nodeData: NodeEntry[] }).nodeData.map((e) => e.id);
+            assert.deepEqual(ids, [...(afterRemove().nodes as { nodeData: NodeEntry[] }).nodeData.map((e) => e.id), "gpu-node-7"]);
+            const at = (path: string): unknown => path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], doc);
+            const expected = Object.entries(nodeDataUpdate((doc.nodes as { nodeData: NodeEntry[] }).nodeData));
+            assert.ok(expected.length > 5, "the update sets the totals");
+            // gpus.modelNames is not in the registry's schema: its strict mode drops it (contract §2.2).
+            for (const [path, value] of expected) if (path !== "gpus.modelNames") assert.deepEqual(at(path), value, path);
+            assert.equal((doc.nodes as { count: number }).count, ids.length);
+            assert.ok(((doc.gpus as { count: number }).count) > ((afterRemove().gpus as { count: number }).count), "the GPU node's GPUs are counted again");
+        } finally {
+            await server.close();
+        }
+    });
+
+    it("writes nothing when an entry with that id is there", async function () {
+        const server = await fakeRegistry([afterJoin()]);
+        try {
+            assert.equal(await new RegistryClient(server.url).addNodeEntry("cluster-west-vision-001", { id: "gpu-node-7" } as NodeEntry), false);
+            assert.deepEqual(server.received.map((r) => r.method), ["GET"]);
         } finally {
             await server.close();
         }

@@ -1,6 +1,12 @@
 import * as assert from "node:assert/strict";
 import type { KubeNode } from "../../../components/kube/client";
-import { AIOS_WAITER_WINDOW_SECONDS, rearmAt, WAITER_GONE_AFTER_READY_SECONDS } from "../../../components/verify/verify";
+import type { NodeEntry } from "../../../components/aios";
+import { AIOS_WAITER_WINDOW_SECONDS, ensureRegistryEntry, rearmAt, VerifyInput, WAITER_GONE_AFTER_READY_SECONDS } from "../../../components/verify/verify";
+import { Doc, fakeRegistry } from "../aios/helpers/fakeRegistry";
+import { loadVectors } from "../aios/helpers/vectors";
+
+const vectors = loadVectors();
+const clone = <T>(v: T): T => structuredClone(v);
 
 function node(ready: "True" | "False", readySince: string, labels: Record<string, string> = {}): KubeNode {
     return {
@@ -28,5 +34,49 @@ describe("when verification asks AIOS for a new membership waiter", () => {
         const readySince = new Date(t(AIOS_WAITER_WINDOW_SECONDS - 5)).toISOString();
         assert.equal(rearmAt("worker-1", node("True", readySince), issued), t(AIOS_WAITER_WINDOW_SECONDS));
         assert.equal(rearmAt("worker-1", node("True", "not a time"), issued), t(AIOS_WAITER_WINDOW_SECONDS));
+    });
+});
+
+describe("after the label, verification makes sure AIOS kept the node's registry entry", () => {
+    const input = (url: string): VerifyInput =>
+        ({ nodeId: "gpu-node-7", clusterId: "cluster-west-vision-001", registryUrl: url, httpTimeoutSeconds: 2, node: { id: "gpu-node-7", memory: 1024 } }) as unknown as VerifyInput;
+    const entryIds = (doc: Doc): string[] => ((doc.nodes as { nodeData: NodeEntry[] }).nodeData ?? []).map((e) => String(e.id));
+
+    it("waits for the entry AIOS appends after labelling, and writes nothing", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const server = await fakeRegistry([doc]);
+        const later = setTimeout(() => (doc.nodes as { nodeData: NodeEntry[] }).nodeData.push({ id: "gpu-node-7" } as NodeEntry), 120);
+        try {
+            await ensureRegistryEntry(input(server.url), () => undefined, 2000, 20);
+            assert.ok(entryIds(doc).includes("gpu-node-7"));
+            assert.ok(server.received.every((r) => r.method === "GET"), "nothing was written");
+        } finally {
+            clearTimeout(later);
+            await server.close();
+        }
+    });
+
+    it("adds the entry when AIOS lost it, and says so", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const server = await fakeRegistry([doc]);
+        const logs: string[] = [];
+        try {
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), 100, 20);
+            assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
+            assert.equal(server.received.filter((r) => r.method === "PUT").length, 1);
+            assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
+        } finally {
+            await server.close();
+        }
+    });
+
+    it("fails with a clear message when the entry keeps being lost", async () => {
+        const server = await fakeRegistry([clone(vectors[38].response?.body as Doc)], { dropPuts: true });
+        try {
+            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, 50, 10), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
+            assert.equal(server.received.filter((r) => r.method === "PUT").length, 3);
+        } finally {
+            await server.close();
+        }
     });
 });
