@@ -30,6 +30,7 @@ import {
     ssh,
     world,
     ok,
+    PWNED,
 } from "./harness";
 import type { KubeNode } from "../../components/kube/client";
 
@@ -396,14 +397,14 @@ describe("acceptance scenarios (BRIEF.md)", function () {
 
         it("9c. a node id with shell metacharacters", async function () {
             await resetWorld();
-            const evil = "worker-1$(touch /tmp/e2e-pwned)";
+            const evil = `worker-1$(touch ${PWNED})`;
             const s = await newStack("scenario9-nodeid", { machines: [{ m: "m1", nodeId: evil }] });
             try {
                 const up = await s.up();
                 ok(!up.ok, `up passed despite the bad input:\n${excerpt(up.text)}`);
-                assertMentions(up.text, [/aios-onboarding:machines\[0\]\.nodeId: /, "worker-1$(touch /tmp/e2e-pwned)"]);
-                ok(!fs.existsSync("/tmp/e2e-pwned"), "the node id ran a command on the host");
-                assert.equal((await ssh("m1", "test -e /tmp/e2e-pwned")).code, 1, "the node id ran a command on the machine");
+                assertMentions(up.text, [/aios-onboarding:machines\[0\]\.nodeId: /, evil]);
+                ok(!fs.existsSync(PWNED), "the node id ran a command on the host");
+                assert.equal((await ssh("m1", `test -e ${PWNED}`)).code, 1, "the node id ran a command on the machine");
                 await nothingHappened(s);
             } finally {
                 await s.remove();

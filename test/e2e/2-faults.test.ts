@@ -33,6 +33,7 @@ import {
     StackSpec,
     suiteInfo,
     ok,
+    PWNED,
 } from "./harness";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 
@@ -68,9 +69,9 @@ const clearM1 = () => machineFault("m1", "clear");
 async function configRejected(s: E2EStack): Promise<void> {
     assertNoSteps(await s.resources());
     await assertUntouched("m1");
-    ok(!fs.readdirSync("/tmp").some((f) => f.startsWith("e2e-pwned")), "an injected command ran on the host");
+    ok(!fs.readdirSync(path.dirname(PWNED)).some((f) => f.startsWith(path.basename(PWNED))), "an injected command ran on the host");
     const machineTmp = path.join(repoRoot, ".world", "machines", "m1", "fs", "tmp");
-    ok(!fs.readdirSync(machineTmp).some((f) => f.startsWith("e2e-pwned")), "an injected command ran on the machine");
+    ok(!fs.readdirSync(machineTmp).some((f) => f.startsWith(path.basename(PWNED))), "an injected command ran on the machine");
 }
 
 /** A step failed after registration: no Node, the machine not joined; the registry lists the node at most once. */
@@ -298,16 +299,16 @@ const cases: FaultCase[] = [
     // ---- bad input
     {
         title: "a node id with shell metacharacters",
-        spec: { machines: [{ m: "m1", nodeId: "worker-1;touch /tmp/e2e-pwned-nodeid" }] },
+        spec: { machines: [{ m: "m1", nodeId: `worker-1;touch ${PWNED}-nodeid` }] },
         inject: async () => undefined,
         names: "machines[0].nodeId",
-        expect: [/aios-onboarding:machines\[0\]\.nodeId: "worker-1;touch \/tmp\/e2e-pwned-nodeid" is not a lowercase DNS-1123 name/],
+        expect: [new RegExp(`aios-onboarding:machines\\[0\\]\\.nodeId: "worker-1;touch ${PWNED.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}-nodeid" is not a lowercase DNS-1123 name`)],
         halfDone: configRejected,
         clear: (s) => s.configure(m1Only),
     },
     {
         title: "a label with shell metacharacters",
-        spec: { machines: [{ m: "m1", labels: { "e2e.example.com/rack": "$(touch /tmp/e2e-pwned-label)" } }] },
+        spec: { machines: [{ m: "m1", labels: { "e2e.example.com/rack": `$(touch ${PWNED}-label)` } }] },
         inject: async () => undefined,
         names: "machines[0].labels",
         expect: [/aios-onboarding:machines\[0\]\.labels\.e2e\.example\.com\/rack: /],
@@ -317,7 +318,7 @@ const cases: FaultCase[] = [
     },
     {
         title: "a host with shell metacharacters",
-        spec: { machines: [{ m: "m1", host: "10.213.1.1;touch /tmp/e2e-pwned-host" }] },
+        spec: { machines: [{ m: "m1", host: `10.213.1.1;touch ${PWNED}-host` }] },
         inject: async () => undefined,
         names: "machines[0].host",
         expect: [/aios-onboarding:machines\[0\]\.host: /],

@@ -60,6 +60,8 @@ export function machine(name: string): WorldMachine {
 
 /** How many machines the suite needs (one of five failing while four finish). */
 export const WORLD_MACHINES = 5;
+/** Where an injected command would leave its mark (on the host and on a machine): the canary of the shell-injection cases. */
+export const PWNED = path.join(os.tmpdir(), "e2e-pwned");
 
 // ---------------------------------------------------------------------------------------------- processes
 
@@ -494,7 +496,7 @@ export async function resetWorld(): Promise<void> {
     await Promise.all(
         world().machines.map(async (m) => {
             await machineFault(m.name, "clear");
-            await sshOk(m.name, "kubeadm reset -f >/dev/null 2>&1; find /var/lib/aios-onboarding -mindepth 1 -delete; rm -f /tmp/e2e-pwned*; true");
+            await sshOk(m.name, `kubeadm reset -f >/dev/null 2>&1; find /var/lib/aios-onboarding -mindepth 1 -delete; rm -f ${PWNED}*; true`);
         }),
     );
     for (const n of await listNodes()) await kube().deleteNode(n.metadata.name);
