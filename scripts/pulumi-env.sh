@@ -39,9 +39,9 @@ _aios_env() {
   export PATH
   mkdir -p "$PULUMI_HOME"
 
-  # name version: the version @pulumi/command in package.json asks the engine for.
+  # name version: the versions @pulumi/command and @pulumi/kubernetes in package.json ask the engine for.
   local spec name version file
-  for spec in "command 1.2.1"; do
+  for spec in "command 1.2.1" "kubernetes 4.24.1"; do
     read -r name version <<<"$spec"
     file=$bin/pulumi-resource-$name
     [[ -x "$file" ]] || continue

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Locate or build the Pulumi engine and the Kubernetes control-plane binaries.
 #
-#   bash scripts/toolchain.sh [TOOL...]     TOOL: pulumi etcd kubernetes command (default: all)
+#   bash scripts/toolchain.sh [TOOL...]     TOOL: pulumi command k8s-provider etcd kubernetes (default: all)
 #
 # A binary already on PATH whose version fits is used as it is. Anything else is built from Go modules
 # (wrapper go.mod/go.sum committed under toolchain/<family>/) into a cache outside the clone, keyed by
@@ -26,6 +26,9 @@ K8S_VERSION=v1.36.3
 COMMAND_VERSION=1.2.1
 COMMAND_MODULE=github.com/pulumi/pulumi-command/provider
 COMMAND_PSEUDO=v0.0.0-20260303235922-7f3eb6f3b77c # commit 7f3eb6f3b77c = tag v1.2.1
+# The kubernetes provider: the only version the Go module proxy serves is a commit of 2026-01-15 on the 4.24
+# line (toolchain/pulumi-kubernetes/go.mod); package.json pins @pulumi/kubernetes to the matching SDK.
+K8S_PROVIDER_VERSION=4.24.1
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath
 
@@ -356,6 +359,47 @@ build_command() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
+# pulumi-resource-kubernetes (used by @pulumi/kubernetes for the labels and taints NodePatch)
+
+tool_k8s_provider() {
+  local found key=pulumi-resource-kubernetes-$K8S_PROVIDER_VERSION
+  local dir=$REPO/toolchain/pulumi-kubernetes ldflags stamp
+  ldflags="-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
+  stamp=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/cmd/pulumi-resource-kubernetes/main.go" <(printf 'ldflags=%s' "$ldflags") |
+    sha256sum | cut -d' ' -f1)
+  # A plugin of that version the user installed (not the copy pulumi-env.sh makes in the cache).
+  if ! is_built "$key" "$stamp" pulumi-resource-kubernetes && found=$(plugin_installed resource kubernetes "$K8S_PROVIDER_VERSION") &&
+    [[ "$found" != "$CACHE/"* ]]; then
+    log "using pulumi-resource-kubernetes $K8S_PROVIDER_VERSION from $found"
+    link "$found" pulumi-resource-kubernetes
+    return
+  fi
+  if ! is_built "$key" "$stamp" pulumi-resource-kubernetes; then
+    local started src mod main
+    started=$(start_build "$key")
+    src=$(prepare_src pulumi-kubernetes "$key")
+    main=$src/cmd/pulumi-resource-kubernetes
+    mkdir -p "$main"
+    cp "$dir/cmd/pulumi-resource-kubernetes/main.go" "$main/"
+    run_logged "$key" "go mod download pulumi-kubernetes" go_in "$src" mod download github.com/pulumi/pulumi-kubernetes/provider/v4
+    mod=$(cd "$src" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+    # The generated files upstream's build writes: the schema with the version set, the mapping minified.
+    run_logged "$key" "generate the embedded schema" "$REPO/node_modules/.bin/node" -e '
+      const fs = require("fs");
+      const [from, to, version] = process.argv.slice(1);
+      const schema = JSON.parse(fs.readFileSync(from + "/schema.json", "utf8"));
+      schema.version = version;
+      fs.writeFileSync(to + "/schema-embed.json", JSON.stringify(schema));
+      fs.writeFileSync(to + "/terraform-mapping-embed.json", JSON.stringify(JSON.parse(fs.readFileSync(from + "/terraform-mapping.json", "utf8"))));
+    ' "$mod/cmd/pulumi-resource-kubernetes" "$main" "$K8S_PROVIDER_VERSION"
+    run_logged "$key" "go build pulumi-resource-kubernetes" \
+      go_in "$src" build -ldflags "$ldflags" -o "$CACHE/$key.tmp/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+    finish "$key" "$stamp" "$started"
+  fi
+  link "$CACHE/$key/bin/pulumi-resource-kubernetes" pulumi-resource-kubernetes
+}
+
+# ---------------------------------------------------------------------------------------------------------
 
 check_node() {
   local node=$REPO/node_modules/.bin/node v
@@ -366,11 +410,11 @@ check_node() {
 
 main() {
   local tools=("$@") t
-  ((${#tools[@]})) || tools=(pulumi command etcd kubernetes)
+  ((${#tools[@]})) || tools=(pulumi command k8s-provider etcd kubernetes)
   for t in "${tools[@]}"; do
     case $t in
-      pulumi | command | etcd | kubernetes) ;;
-      *) die "unknown tool '$t' (expected: pulumi command etcd kubernetes)" ;;
+      pulumi | command | k8s-provider | etcd | kubernetes) ;;
+      *) die "unknown tool '$t' (expected: pulumi command k8s-provider etcd kubernetes)" ;;
     esac
   done
   check_node
@@ -381,7 +425,7 @@ main() {
   exec 9>"$CACHE/.lock"
   flock 9
 
-  for t in pulumi command etcd kubernetes; do # cheap and most needed first
+  for t in pulumi command k8s-provider etcd kubernetes; do # cheap and most needed first
     [[ " ${tools[*]} " == *" $t "* ]] || continue
     "tool_${t//-/_}"
   done

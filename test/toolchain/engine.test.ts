@@ -17,6 +17,7 @@ const fixtures = path.join(__dirname, "fixtures");
 // The versions package.json's npm SDKs ask the engine for.
 const pulumiVersion = "3.259.0";
 const commandPluginVersion = "1.2.1";
+const kubernetesPluginVersion = "4.24.1";
 
 /** The toolchain bin folder: $AIOS_TOOLS_BIN, else the last line printed by scripts/toolchain.sh. */
 function toolsBin(): string {
@@ -24,7 +25,7 @@ function toolsBin(): string {
   if (fromEnv) {
     return fromEnv;
   }
-  const out = execFileSync("bash", [path.join(repoRoot, "scripts", "toolchain.sh"), "pulumi", "command"], {
+  const out = execFileSync("bash", [path.join(repoRoot, "scripts", "toolchain.sh"), "pulumi", "command", "k8s-provider"], {
     cwd: repoRoot,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
@@ -318,6 +319,25 @@ describe("toolchain: the Pulumi engine runs offline", function () {
     this.timeout(5 * 60 * 1000);
     const outputs = await upPreviewDestroy("dynamic");
     assert.equal(outputs.text, "hello world");
+  });
+
+  it(`provides pulumi-resource-kubernetes ${kubernetesPluginVersion}, the version @pulumi/kubernetes asks for, serving NodePatch`, function () {
+    this.timeout(5 * 60 * 1000);
+    const sdk = JSON.parse(fs.readFileSync(path.join(repoRoot, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as { version: string };
+    assert.equal(sdk.version, kubernetesPluginVersion, "package.json's @pulumi/kubernetes and scripts/toolchain.sh's K8S_PROVIDER_VERSION differ");
+    const plugin = path.join(bin, "pulumi-resource-kubernetes");
+    assert.ok(fs.existsSync(plugin), `${plugin} is missing: scripts/toolchain.sh k8s-provider did not provide it`);
+    const env = { ...process.env, ...envVars };
+    execFileSync(path.join(bin, "pulumi"), ["plugin", "install", "resource", "kubernetes", kubernetesPluginVersion, "--file", fs.realpathSync(plugin)], {
+      env,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    // The engine starts the installed plugin and asks it for its schema over gRPC.
+    const schema = JSON.parse(
+      execFileSync(path.join(bin, "pulumi"), ["package", "get-schema", `kubernetes@${kubernetesPluginVersion}`], { env, encoding: "utf8", maxBuffer: 64 << 20 }),
+    ) as { version: string; resources: Record<string, unknown> };
+    assert.equal(schema.version, kubernetesPluginVersion);
+    assert.ok(schema.resources["kubernetes:core/v1:NodePatch"], "the provider's schema has no NodePatch");
   });
 });
 
