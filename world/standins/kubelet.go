@@ -330,7 +330,13 @@ func (k *kubelet) syncNotReadyTaint(ready bool) error {
 	if !ready {
 		taints = append(taints, map[string]any{"key": key, "effect": "NoSchedule"})
 	}
-	patch := map[string]any{"metadata": map[string]any{"resourceVersion": n.Metadata.ResourceVersion}, "spec": map[string]any{"taints": taints}}
+	// Like the controller's strategic-merge patch, an empty list removes the field, so nobody keeps
+	// owning spec.taints (a server-side apply of declared taints would conflict with an empty list's owner).
+	var value any = taints
+	if len(taints) == 0 {
+		value = nil
+	}
+	patch := map[string]any{"metadata": map[string]any{"resourceVersion": n.Metadata.ResourceVersion}, "spec": map[string]any{"taints": value}}
 	return k.c.do("PATCH", "/api/v1/nodes/"+k.name, "application/merge-patch+json", patch, nil)
 }
 
