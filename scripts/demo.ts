@@ -35,6 +35,8 @@ async function main(): Promise<void> {
         // The first machine joins as an external one (public host, static IP, 10250 free).
         external: i === 0,
         tags: m.gpus ? ["gpu"] : [],
+        // The GPU machine gets a label and a taint of the user's (a NodePatch after verification).
+        ...(m.gpus ? { labels: { "example.com/accelerator": "nvidia" }, taints: [{ key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" }] } : {}),
     }));
     await stack.setAllConfig({
         clusterId: { value: world.aios.clusterId },
@@ -51,10 +53,14 @@ async function main(): Promise<void> {
     const result = await stack.up({ onOutput: (s) => process.stdout.write(s), parallel: 3 });
     process.stdout.write(`\npulumi up: ${result.summary.result} in ${((Date.now() - started) / 1000).toFixed(1)}s; changes: ${JSON.stringify(result.summary.resourceChanges ?? {})}\n\n`);
     const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
-    const rows = [["NODE", "READY", "nodeID", "KUBELET"]];
+    const rows = [["NODE", "READY", "nodeID", "KUBELET", "DECLARED LABELS / TAINTS"]];
     for (const m of machines) {
         const n = await kube.getNode(m.nodeId);
-        rows.push([m.nodeId, n ? String(nodeReady(n)) : "missing", n?.metadata.labels?.nodeID ?? "-", n?.status?.nodeInfo?.kubeletVersion ?? "-"]);
+        const declared = [
+            ...Object.keys(m.labels ?? {}).map((k) => `${k}=${n?.metadata.labels?.[k] ?? "(missing)"}`),
+            ...(n?.spec?.taints ?? []).map((t) => `${t.key}=${t.value ?? ""}:${t.effect}`),
+        ];
+        rows.push([m.nodeId, n ? String(nodeReady(n)) : "missing", n?.metadata.labels?.nodeID ?? "-", n?.status?.nodeInfo?.kubeletVersion ?? "-", declared.join(", ") || "-"]);
     }
     const width = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     for (const r of rows) process.stdout.write(`${r.map((v, c) => v.padEnd(width[c])).join("  ")}\n`);

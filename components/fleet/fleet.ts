@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
 import { parseStackConfig, ResolvedStackConfig } from "../config/stackConfig";
 import { OnboardedNode } from "../onboardedNode/onboardedNode";
 import { setOnboardingParallelism } from "../onboardedNode/slots";
@@ -48,10 +49,18 @@ export function readClusterStack(): ClusterStack {
     return { config, kubeconfig: kubeconfig!, sshPrivateKey: sshPrivateKey! };
 }
 
-/** One OnboardedNode per configured machine, named after its node id. */
+/**
+ * One OnboardedNode per configured machine, named after its node id. When any machine declares
+ * labels or taints, they all share one kubernetes provider (`kubernetes`): a provider per node
+ * would be a plugin process per node.
+ */
 export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNode> {
     const { config } = stack;
     setOnboardingParallelism(config.parallelism);
+    const patchesNodes = config.machines.some((m) => Object.keys(m.labels ?? {}).length > 0 || (m.taints ?? []).length > 0);
+    const kubernetes = patchesNodes
+        ? new k8s.Provider("kubernetes", { kubeconfig: stack.kubeconfig, clusterIdentifier: config.cluster.clusterId, enableServerSideApply: true })
+        : undefined;
     const nodes: Record<string, OnboardedNode> = {};
     for (const m of config.machines) {
         nodes[m.nodeId] = new OnboardedNode(m.nodeId, {
@@ -71,7 +80,7 @@ export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNod
             nodeMetadata: m.nodeMetadata,
             forceRemove: m.forceRemove,
             timeouts: { ...config.timeouts, ...(m.timeouts ?? {}) },
-        });
+        }, kubernetes ? { providers: { kubernetes } } : undefined);
     }
     return nodes;
 }

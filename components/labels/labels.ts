@@ -1,85 +1,59 @@
-import { KubeClient, KubeNode } from "../kube/client";
-import { parseKubeconfig } from "../kube/kubeconfig";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
 import type { Taint } from "../config/validators";
 
-/**
- * The labels and taints a user declares for a machine, applied after verification by the
- * `${name}-labels` step. Labels use server-side apply with a field manager of our own, so an
- * update drops the labels we set before and never touches anyone else's (nodeID included).
- * Taints are an atomic list in the Node API, so they are merged by key and effect with an
- * optimistic read-modify-write that keeps taints set by others (e.g. node.kubernetes.io/*).
- */
-export interface LabelsInput {
-    kubeconfig: string;
-    nodeId: string;
-    labels: Record<string, string>;
-    taints: Taint[];
-    httpTimeoutSeconds: number;
-    /** False when verification failed in this run: the Node is not known to be ours yet. */
-    verified?: boolean;
-}
+/** The package token a component looks up to find a kubernetes provider passed down to it. */
+export const NODE_PATCH_TOKEN = "kubernetes:core/v1:NodePatch";
 
-export interface AppliedLabels {
-    labels: Record<string, string>;
-    taints: Taint[];
-}
-
+/** The field manager of a node's declared labels and taints; one per node, so nodes never take each other's fields. */
 export function fieldManager(nodeId: string): string {
     return `aios-onboarding-${nodeId}`.slice(0, 128);
 }
 
-const sameTaint = (a: Taint, b: Taint): boolean => a.key === b.key && a.effect === b.effect;
-
-export function mergeTaints(current: Taint[], previous: Taint[], wanted: Taint[]): Taint[] {
-    const others = current.filter((t) => !previous.some((p) => sameTaint(p, t)) && !wanted.some((w) => sameTaint(w, t)));
-    return [...others, ...wanted.map((t) => ({ ...t }))];
+export interface DeclaredLabelsArgs {
+    /** The Node's name (= the AIOS node id). */
+    nodeId: string;
+    /** Labels to apply; never `nodeID`, which only the AIOS Cluster Controller sets. */
+    labels: Record<string, string>;
+    /** Taints to apply. None: the Node's taints are not touched at all. */
+    taints: Taint[];
+    /**
+     * Resolves once the Node was verified, and rejects when verification failed in this run. The patch's
+     * labels (else its taints) wait for it, which both orders the patch after verification and keeps a
+     * patch from ever reaching a Node that is not known to be this machine's: a server-side apply would
+     * create a missing Node.
+     */
+    verified: pulumi.Output<true>;
 }
 
-async function setTaints(kube: KubeClient, nodeId: string, previous: Taint[], wanted: Taint[]): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-        const node: KubeNode | undefined = await kube.getNode(nodeId);
-        if (!node) throw new Error(`Node ${nodeId} does not exist; cannot set its taints`);
-        const current = (node.spec?.taints ?? []) as Taint[];
-        const next = mergeTaints(current, previous, wanted);
-        if (JSON.stringify(next) === JSON.stringify(current)) return;
-        const res = await kube.request<{ message?: string }>(
-            "PATCH",
-            `/api/v1/nodes/${encodeURIComponent(nodeId)}`,
-            { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints: next } },
-            "application/merge-patch+json",
-        );
-        if (res.status === 409) continue; // someone else changed the Node: read again
-        if (res.status < 200 || res.status >= 300) throw new Error(`setting taints on ${nodeId} failed: ${res.body?.message ?? `HTTP ${res.status}`}`);
-        return;
-    }
-    throw new Error(`setting taints on ${nodeId} kept conflicting with other writers; run pulumi up again`);
-}
-
-async function applyLabelSet(kube: KubeClient, nodeId: string, labels: Record<string, string>): Promise<void> {
-    const res = await kube.request<{ message?: string }>(
-        "PATCH",
-        `/api/v1/nodes/${encodeURIComponent(nodeId)}?fieldManager=${encodeURIComponent(fieldManager(nodeId))}&force=true`,
-        { apiVersion: "v1", kind: "Node", metadata: { name: nodeId, labels } },
-        "application/apply-patch+yaml",
+/**
+ * The user's labels and taints as a `NodePatch` (server-side apply under {@link fieldManager}):
+ *
+ * - labels are a granular map: the patch owns only its keys; changing or dropping one from the config
+ *   changes or removes only that label, and deleting the patch removes them all. Other labels
+ *   (`nodeID`, the kubelet's) are never touched.
+ * - taints are one atomic list in the Node API (`+listType=atomic`), so a patch that declares taints
+ *   sets the Node's whole taint list. The patch is forced (`pulumi.com/patchForce`): after a node was
+ *   NotReady once, the node lifecycle controller co-owns that list, and an unforced change of the
+ *   declared taints would stop with a conflict against it although it has nothing there any more.
+ *   A patch without taints leaves the list alone.
+ */
+export function declaredLabelsPatch(name: string, args: DeclaredLabelsArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.NodePatch {
+    const after = <T>(value: T): pulumi.Output<T> => args.verified.apply(() => value);
+    const hasLabels = Object.keys(args.labels).length > 0;
+    return new k8s.core.v1.NodePatch(
+        name,
+        {
+            metadata: {
+                name: args.nodeId,
+                labels: hasLabels ? after(args.labels) : undefined,
+                annotations: {
+                    "pulumi.com/patchFieldManager": fieldManager(args.nodeId),
+                    "pulumi.com/patchForce": "true",
+                },
+            },
+            spec: args.taints.length > 0 ? { taints: hasLabels ? args.taints : after(args.taints) } : undefined,
+        },
+        opts,
     );
-    if (res.status === 404) throw new Error(`Node ${nodeId} does not exist; cannot label it`);
-    if (res.status < 200 || res.status >= 300) throw new Error(`labelling ${nodeId} failed: ${res.body?.message ?? `HTTP ${res.status}`}`);
-}
-
-export async function applyNodeLabels(input: LabelsInput, previous: AppliedLabels | undefined): Promise<AppliedLabels> {
-    if (input.verified === false) throw new Error(`labels and taints not applied to node ${input.nodeId}: its verification failed in this run (see the ${input.nodeId}-verify error)`);
-    const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
-    // Server-side apply creates a missing object; make sure the Node exists first.
-    if (!(await kube.getNode(input.nodeId))) throw new Error(`Node ${input.nodeId} does not exist; cannot label it`);
-    await applyLabelSet(kube, input.nodeId, input.labels);
-    await setTaints(kube, input.nodeId, previous?.taints ?? [], input.taints);
-    return { labels: input.labels, taints: input.taints };
-}
-
-/** Removes what we applied; a Node that is already gone needs nothing. */
-export async function removeNodeLabels(input: LabelsInput, previous: AppliedLabels | undefined): Promise<void> {
-    const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
-    if (!(await kube.getNode(input.nodeId))) return;
-    await applyLabelSet(kube, input.nodeId, {});
-    await setTaints(kube, input.nodeId, previous?.taints ?? input.taints, []);
 }

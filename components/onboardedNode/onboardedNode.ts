@@ -1,47 +1,23 @@
-import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
 import { buildInventory, NO_FACTS, NodeInventory } from "../machine/inventory";
 import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
 import { currentObserver } from "../prechecks/observe";
 import { Precheck } from "../prechecks/precheck";
 import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
+import { declaredLabelsPatch, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
 import { stepInterpreter } from "../steps/stepCommand";
 import type { VerifiedNode } from "../verify/verify";
 import type { OnboardedNodeArgs } from "./args";
+import { PrecheckError, StepSkippedError } from "./errors";
 import { parseNodeArgs } from "./settings";
 import { OnboardingSlot } from "./slots";
 
 const TYPE = "aios-onboarding:index:OnboardedNode";
 
 keepSecretsOutOfDebugLog();
-
-/**
- * A failed precheck. The SDK prefixes `error serializing property "…"` to the message of an
- * error that rejects an input, once per nesting level; the user needs our message as it is,
- * so the message ignores those rewrites.
- *
- * The SDK also formats every unhandled error with `util.inspect` for its trace, whatever it
- * prints. Inspecting the `resource` property walks the whole resource graph: measured, that
- * took 25 s of garbage collection and 3 GB per failed machine. So `resource` is not enumerable
- * and inspection shows the message only.
- */
-export class PrecheckError extends pulumi.ResourceError {
-    constructor(message: string, resource: pulumi.Resource) {
-        super(message, resource, true);
-        Object.defineProperty(this, "message", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
-        // When the rejection reaches the SDK after the program's last step, it prints `stack`:
-        // the message is all the user needs (no trace into our sources).
-        Object.defineProperty(this, "stack", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
-        Object.defineProperty(this, "resource", { value: resource, enumerable: false, writable: true, configurable: true });
-        this.name = "PrecheckError";
-    }
-
-    [inspect.custom](): string {
-        return this.message;
-    }
-}
 
 /**
  * `o`, or `failed` when a step behind `o` failed in the engine. A later step reads that and fails
@@ -72,7 +48,8 @@ function settleQuietly(resource: pulumi.CustomResource): void {
  * `${name}-precheck-*` (read-only checks, evaluated at preview), `${name}-registration`
  * (AIOS add_node), `${name}-join` (`kubeadm join` over SSH), `${name}-verify` (Node Ready and
  * labelled `nodeID` by the controller) and, when labels or taints are declared,
- * `${name}-labels`. Deleting it offboards the machine in reverse order.
+ * `${name}-labels` (a `kubernetes:core/v1:NodePatch`, through the kubernetes provider passed in
+ * `opts.providers`, else its own `${name}-kubernetes`). Deleting it offboards the machine in reverse order.
  */
 export class OnboardedNode extends pulumi.ComponentResource {
     /** The Kubernetes node name (= the AIOS node id). */
@@ -271,32 +248,27 @@ export class OnboardedNode extends pulumi.ComponentResource {
         slot.releaseWhen(verify.stdout);
         const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
 
-        // 5. Declared labels and taints, applied after verification (and removed on delete).
+        // 5. Declared labels and taints: a NodePatch after verification (removed on delete), through
+        //    the kubernetes provider passed down to this component, else one of its own.
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
-            const labels = new command.local.Command(
-                `${name}-labels`,
-                {
-                    interpreter,
-                    create: "labels",
-                    update: "labels",
-                    delete: "labels-remove",
-                    stdin: pulumi.secret(
-                        pulumi.jsonStringify({
-                            kubeconfig,
-                            nodeId: machine.nodeId,
-                            labels: machine.labels,
-                            taints: machine.taints,
-                            httpTimeoutSeconds: timeouts.httpSeconds,
-                            // Also what orders the labels after the verification.
-                            verified: orWhenStepFailed(verify.id.apply(() => true), false),
-                        }),
+            const provider =
+                this.getProvider(NODE_PATCH_TOKEN) ??
+                new k8s.Provider(`${name}-kubernetes`, { kubeconfig, clusterIdentifier: cluster.clusterId, enableServerSideApply: true }, { parent: this });
+            const verifiedNow = pulumi.recover(
+                verify.id.apply(() => true as const),
+                (err: unknown) =>
+                    Promise.reject(
+                        pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err)
+                            ? err
+                            : new StepSkippedError(`labels and taints not applied to node ${machine.nodeId}: its verification failed in this run (see the ${name}-verify error)`, this),
                     ),
-                    triggers: [cluster.clusterId, machine.nodeId],
-                    logging: "stderr",
-                },
-                { parent: this, deleteBeforeReplace: true },
             );
-            settleQuietly(labels);
+            const patch = declaredLabelsPatch(
+                `${name}-labels`,
+                { nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, verified: verifiedNow },
+                { parent: this, provider, deleteBeforeReplace: true },
+            );
+            settleQuietly(patch);
         }
 
         this.nodeName = verified.apply((v) => v.nodeName ?? machine.nodeId);

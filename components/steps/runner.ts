@@ -8,10 +8,9 @@
 import type { DrainInput, NodeCleanupInput } from "../offboard/offboard";
 import type { RegistrationInput } from "../registration/register";
 import type { VerifyInput } from "../verify/verify";
-import type { AppliedLabels, LabelsInput } from "../labels/labels";
 import { redactSecrets } from "../aios/secrets";
 
-export type StepName = "register" | "register-refresh" | "verify" | "offboard" | "cleanup" | "labels" | "labels-remove";
+export type StepName = "register" | "register-refresh" | "verify" | "offboard" | "cleanup";
 
 function readStdin(): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -24,15 +23,6 @@ function readStdin(): Promise<string> {
 }
 
 const log = (msg: string): void => void process.stderr.write(`${redactSecrets(msg)}\n`);
-
-/** What the previous run of this step applied (the command provider passes its stdout). */
-function previousLabels(): AppliedLabels | undefined {
-    try {
-        return process.env.PULUMI_COMMAND_STDOUT ? (JSON.parse(process.env.PULUMI_COMMAND_STDOUT) as AppliedLabels) : undefined;
-    } catch {
-        return undefined;
-    }
-}
 
 export async function runStep(step: string, stdin: string): Promise<string> {
     switch (step) {
@@ -55,15 +45,6 @@ export async function runStep(step: string, stdin: string): Promise<string> {
         case "cleanup": {
             const { cleanupNode } = await import("../offboard/offboard");
             await cleanupNode(JSON.parse(stdin) as NodeCleanupInput, log);
-            return "";
-        }
-        case "labels": {
-            const { applyNodeLabels } = await import("../labels/labels");
-            return JSON.stringify(await applyNodeLabels(JSON.parse(stdin) as LabelsInput, previousLabels()));
-        }
-        case "labels-remove": {
-            const { removeNodeLabels } = await import("../labels/labels");
-            await removeNodeLabels(JSON.parse(stdin) as LabelsInput, previousLabels());
             return "";
         }
         default:

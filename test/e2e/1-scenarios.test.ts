@@ -23,6 +23,7 @@ import {
     machineFile,
     machineJoinState,
     newStack,
+    nodeReady,
     registerSuiteHooks,
     resetWorld,
     samplePs,
@@ -178,6 +179,70 @@ describe("acceptance scenarios (BRIEF.md)", function () {
         }
     });
 
+    it("declared labels and taints: a NodePatch after verification sets them, a config change changes only them, removing them removes them; nodeID and others' labels stay", async function () {
+        ok(main, "scenario 1 did not create the stack");
+        const node = async () => {
+            const n = await getNode("worker-2");
+            ok(n, "worker-2 is gone");
+            return n as KubeNode & { metadata: { managedFields?: { manager: string; fieldsV1?: unknown }[]; annotations?: Record<string, string> } };
+        };
+        // Another writer's label, which the patch must never touch.
+        const other = await kube().request<{ message?: string }>("PATCH", "/api/v1/nodes/worker-2?fieldManager=e2e-other", { metadata: { labels: { "e2e.example.com/owner": "someone-else" } } }, "application/merge-patch+json");
+        assert.equal(other.status, 200, `labelling worker-2 as another writer: ${other.body?.message}`);
+        const gpuTaint = { key: "e2e.example.com/gpu", value: "a100", effect: "NoSchedule" };
+        const spec = (labels: Record<string, string> | undefined, taints: typeof gpuTaint[] | undefined) => ({
+            machines: [{ m: "m1", external: true }, { m: "m2", labels, taints }, "m3"],
+        });
+
+        await main.configure(spec({ "e2e.example.com/rack": "r1", "e2e.example.com/tier": "gpu" }, [gpuTaint]));
+        const preview = await main.preview();
+        ok(preview.ok, `preview with labels failed:\n${excerpt(preview.text)}`);
+        const planned = changedResources(preview);
+        ok(planned.some((c) => c.op === "create" && c.urn.endsWith("::worker-2-labels")), `preview does not create worker-2-labels: ${JSON.stringify(planned)}`);
+        ok(planned.every((c) => /::(worker-2-labels|kubernetes)$/.test(c.urn)), `preview changes more than the labels: ${JSON.stringify(planned)}`);
+        const up = await main.up();
+        ok(up.ok, `up with labels failed:\n${excerpt(up.text)}`);
+        let n = await node();
+        assert.equal(n.metadata.labels?.["e2e.example.com/rack"], "r1");
+        assert.equal(n.metadata.labels?.["e2e.example.com/tier"], "gpu");
+        assert.equal(n.metadata.labels?.nodeID, "worker-2", "the controller's label is gone");
+        assert.equal(n.metadata.labels?.["e2e.example.com/owner"], "someone-else");
+        assert.deepEqual(n.spec?.taints, [gpuTaint]);
+        ok(n.metadata.managedFields?.some((f) => f.manager === "aios-onboarding-worker-2"), `no field manager aios-onboarding-worker-2: ${JSON.stringify(n.metadata.managedFields?.map((f) => f.manager))}`);
+        const res = await main.resources();
+        ok(res.some((r) => r.type === "kubernetes:core/v1:NodePatch" && r.urn.endsWith("::worker-2-labels")), "no NodePatch worker-2-labels in the state");
+        assert.equal(res.filter((r) => r.type === "pulumi:providers:kubernetes").length, 1, "the stack needs one kubernetes provider");
+        const clean = await main.preview({ expectNoChanges: true });
+        ok(clean.ok, `preview --expect-no-changes after the labels failed:\n${excerpt(clean.text)}`);
+
+        // A change: one label dropped, one added, the taint's value changed; only the patch changes.
+        await main.configure(spec({ "e2e.example.com/tier": "gpu", "e2e.example.com/zone": "z1" }, [{ ...gpuTaint, value: "h100" }]));
+        const change = await main.up();
+        ok(change.ok, `up with changed labels failed:\n${excerpt(change.text)}`);
+        const changed = changedResources(change);
+        ok(changed.length > 0 && changed.every((c) => c.urn.endsWith("::worker-2-labels") && c.op === "update"), `not only the patch was updated: ${JSON.stringify(changed)}`);
+        n = await node();
+        assert.equal(n.metadata.labels?.["e2e.example.com/rack"], undefined, "a label dropped from the config stayed");
+        assert.equal(n.metadata.labels?.["e2e.example.com/zone"], "z1");
+        assert.equal(n.metadata.labels?.["e2e.example.com/tier"], "gpu");
+        assert.equal(n.metadata.labels?.nodeID, "worker-2");
+        assert.equal(n.metadata.labels?.["e2e.example.com/owner"], "someone-else");
+        assert.deepEqual(n.spec?.taints, [{ ...gpuTaint, value: "h100" }]);
+
+        // None declared any more: the patch is deleted and takes only its own labels and taints with it.
+        await main.configure(mainSpec);
+        const removed = await main.up();
+        ok(removed.ok, `up without labels failed:\n${excerpt(removed.text)}`);
+        n = await node();
+        for (const k of ["e2e.example.com/zone", "e2e.example.com/tier"]) assert.equal(n.metadata.labels?.[k], undefined, `${k} stayed after the patch was deleted`);
+        assert.equal(n.metadata.labels?.nodeID, "worker-2");
+        assert.equal(n.metadata.labels?.["e2e.example.com/owner"], "someone-else");
+        assert.deepEqual(n.spec?.taints ?? [], []);
+        ok(nodeReady(n), "worker-2 is not Ready any more");
+        const after = await main.resources();
+        ok(!after.some((r) => r.type === "kubernetes:core/v1:NodePatch" || r.type === "pulumi:providers:kubernetes"), "the patch or its provider stayed in the state");
+    });
+
     it("7. removing a machine from the config offboards it: cordoned and drained, deregistered, reset, Node deleted; the others untouched", async function () {
         ok(main, "scenario 1 did not create the stack");
         const before = { m1: await joinedAt("m1"), m2: await joinedAt("m2") };
@@ -331,18 +396,24 @@ describe("acceptance scenarios (BRIEF.md)", function () {
         await resetWorld();
         await aios.faults({ controller: { labelling: "never" } });
         const verifySeconds = 12;
-        const s = await newStack("scenario6", { machines: ["m1"], timeouts: { verifySeconds } });
+        // With a declared label: it must not be applied to a Node that failed verification.
+        const s = await newStack("scenario6", { machines: [{ m: "m1", labels: { "e2e.example.com/rack": "r6" } }], timeouts: { verifySeconds } });
         try {
-            const up = await s.up();
+            // --continue-on-error: the engine goes on after the failed verification, so the patch's turn comes.
+            const up = await s.up({ continueOnError: true });
             ok(!up.ok, "up passed without the label");
             assertMentions(up.text, [
                 `verification of node worker-1 timed out after ${verifySeconds}s (timeouts.verifySeconds)`,
                 /Node worker-1 exists, Ready=True \(KubeletReady\), no nodeID label/,
+                "labels and taints not applied to node worker-1: its verification failed in this run (see the worker-1-verify error)",
             ]);
+            ok(!/failed with an unhandled exception/.test(up.text), `the failure was reported as a crash of the program:\n${excerpt(errorDiagnostics(up).join("\n"), 1500)}`);
+            ok(!(await s.resources()).some((r) => r.type === "kubernetes:core/v1:NodePatch"), "a NodePatch was created after the failed verification");
             ok(up.seconds >= verifySeconds, `up ended after ${up.seconds}s, before the ${verifySeconds}s timeout`);
             const node = await getNode("worker-1");
             ok(node, "worker-1 does not exist");
             assert.equal(node.metadata.labels?.nodeID, undefined, "somebody labelled worker-1");
+            assert.equal(node.metadata.labels?.["e2e.example.com/rack"], undefined, "the declared label reached a Node that failed verification");
             ok((await aios.state()).waiters.some((w) => w.nodeId === "worker-1" && w.state === "not-labelled"));
         } finally {
             await s.remove();

@@ -122,7 +122,8 @@ describe("8. secrets audit (after the scenarios and the fault matrix)", function
         // An onboarding of the audit's own: gateway (fresh tokens from join-node) on m1 and m2, parser (the
         // registry's static token) on m3, with ps sampled on the machines and the host while they join.
         await aios.faults({ parser: { addNode: "intended" } });
-        const gateway = await newStack("audit-gateway", { machines: ["m1", "m2"] });
+        // m1 declares a label: the stack's kubernetes provider (which holds the kubeconfig) is audited too.
+        const gateway = await newStack("audit-gateway", { machines: [{ m: "m1", labels: { "e2e.example.com/audit": "yes" } }, "m2"] });
         const parser = await newStack("audit-parser", { protocol: "parser", machines: ["m3"] });
         try {
             const samplers = ["m1", "m2", "m3"].map((m) => samplePs(m));

@@ -86,3 +86,24 @@ export function isSecretInput(value: unknown): boolean {
 export function secretValue(value: unknown): unknown {
     return isSecretInput(value) ? (value as { value: unknown }).value : value;
 }
+
+/**
+ * Runs `fn` and returns the unhandled rejections it left behind (after `settleMs`), with mocha's
+ * own listeners out of the way. The SDK reports each unhandled rejection of a program: as the
+ * error it is, or as a crash of the program with a stack trace.
+ */
+export async function unhandledRejectionsOf(fn: () => Promise<unknown>, settleMs = 200): Promise<unknown[]> {
+    const unhandled: unknown[] = [];
+    const listener = (e: unknown) => unhandled.push(e);
+    const mochaListeners = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", listener);
+    try {
+        await fn();
+        await new Promise((r) => setTimeout(r, settleMs));
+    } finally {
+        process.removeListener("unhandledRejection", listener);
+        for (const l of mochaListeners) process.on("unhandledRejection", l);
+    }
+    return unhandled;
+}

@@ -1,18 +1,74 @@
 import * as assert from "node:assert/strict";
-import { fieldManager, mergeTaints } from "../../../components/labels/labels";
+import * as pulumi from "@pulumi/pulumi";
+import { created, installMocks, unhandledRejectionsOf, unwrap } from "../../helpers/mocks";
 
-describe("declared taints", () => {
-    const notReady = { key: "node.kubernetes.io/not-ready", effect: "NoSchedule" as const };
-    it("keep taints set by others and replace only ours", () => {
-        const current = [notReady, { key: "gpu", value: "a", effect: "NoSchedule" as const }];
-        const next = mergeTaints(current, [{ key: "gpu", value: "a", effect: "NoSchedule" }], [{ key: "gpu", value: "b", effect: "NoSchedule" }]);
-        assert.deepEqual(next, [notReady, { key: "gpu", value: "b", effect: "NoSchedule" }]);
+type Mod = typeof import("../../../components/labels/labels");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("declared labels and taints (NodePatch)", () => {
+    let mod: Mod;
+    before(async () => {
+        await installMocks();
+        mod = await import("../../../components/labels/labels");
     });
-    it("remove ours when none are wanted", () => {
-        assert.deepEqual(mergeTaints([notReady, { key: "edge", effect: "NoExecute" }], [{ key: "edge", effect: "NoExecute" }], []), [notReady]);
+    beforeEach(() => (created.length = 0));
+
+    const patchNamed = (name: string) => created.find((r) => r.type === "kubernetes:core/v1:NodePatch" && r.name === name);
+    const verified = () => pulumi.output(true as const);
+
+    it("patches only the node's labels, forced, under a field manager of its own, and leaves taints alone when none are declared", async () => {
+        const patch = mod.declaredLabelsPatch("w1-labels", { nodeId: "w1", labels: { "example.com/rack": "r2" }, taints: [], verified: verified() }, {});
+        await unwrap(patch.urn);
+        const inputs = patchNamed("w1-labels")!.inputs as { metadata: Record<string, unknown>; spec?: unknown };
+        assert.deepEqual(inputs.metadata, {
+            name: "w1",
+            labels: { "example.com/rack": "r2" },
+            annotations: { "pulumi.com/patchFieldManager": "aios-onboarding-w1", "pulumi.com/patchForce": "true" },
+        });
+        assert.equal(inputs.spec, undefined, "a patch without taints must not own the Node's taint list");
     });
-    it("use one field manager per node, so nodes never steal each other's labels", () => {
-        assert.notEqual(fieldManager("worker-1"), fieldManager("worker-2"));
-        assert.ok(fieldManager("x".repeat(300)).length <= 128);
+
+    it("sets the declared taints as the Node's taint list", async () => {
+        const taints = [{ key: "example.com/gpu", value: "a100", effect: "NoSchedule" as const }];
+        const patch = mod.declaredLabelsPatch("w2-labels", { nodeId: "w2", labels: {}, taints, verified: verified() }, {});
+        await unwrap(patch.urn);
+        const inputs = patchNamed("w2-labels")!.inputs as { metadata: Record<string, unknown>; spec: { taints: unknown } };
+        assert.deepEqual(inputs.spec.taints, taints);
+        assert.equal(inputs.metadata.labels, undefined);
+    });
+
+    it("waits for verification before it reaches the engine", async () => {
+        let resolve!: () => void;
+        const gate = new Promise<void>((r) => (resolve = r));
+        const later = pulumi.output(gate.then(() => true as const));
+        for (const [name, labels, taints] of [
+            ["w3-labels", { "example.com/rack": "r1" }, []],
+            ["w4-labels", {}, [{ key: "edge", effect: "NoExecute" as const }]],
+        ] as const) {
+            mod.declaredLabelsPatch(name, { nodeId: name.slice(0, 2), labels: { ...labels }, taints: [...taints], verified: later }, {});
+        }
+        await sleep(50);
+        assert.equal(patchNamed("w3-labels"), undefined, "labels were patched before the Node was verified");
+        assert.equal(patchNamed("w4-labels"), undefined, "taints were patched before the Node was verified");
+        resolve();
+        for (let i = 0; i < 50 && !(patchNamed("w3-labels") && patchNamed("w4-labels")); i++) await sleep(10);
+        assert.ok(patchNamed("w3-labels") && patchNamed("w4-labels"), "the patches never registered after verification");
+    });
+
+    it("never reaches the engine when verification failed, so a missing Node is never created by the patch", async () => {
+        const failure = new Error("verification failed");
+        const unhandled = await unhandledRejectionsOf(async () => {
+            const failed = pulumi.output(Promise.reject(failure) as Promise<true>);
+            const patch = mod.declaredLabelsPatch("w5-labels", { nodeId: "w5", labels: { a: "b" }, taints: [], verified: failed }, {});
+            await assert.rejects(unwrap(patch.urn));
+        });
+        assert.equal(patchNamed("w5-labels"), undefined);
+        assert.ok(unhandled.length > 0 && unhandled.every((e) => e === failure), `the program reported ${unhandled.map(String)}`);
+    });
+
+    it("uses one field manager per node, so nodes never take each other's labels", () => {
+        assert.notEqual(mod.fieldManager("worker-1"), mod.fieldManager("worker-2"));
+        assert.ok(mod.fieldManager("x".repeat(300)).length <= 128);
     });
 });

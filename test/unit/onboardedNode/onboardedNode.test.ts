@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
-import { created, findCreated, installMocks, isSecretInput, mockHooks, secretValue, unwrap } from "../../helpers/mocks";
+import { created, findCreated, installMocks, isSecretInput, mockHooks, secretValue, unhandledRejectionsOf, unwrap } from "../../helpers/mocks";
 import { healthyObservation } from "../../helpers/observations";
 import type { Observation } from "../../../components/prechecks/checks";
 
@@ -43,7 +43,7 @@ describe("OnboardedNode wiring", function () {
         return undefined;
     };
 
-    function build(name: string, extra: Partial<import("../../../components/onboardedNode").OnboardedNodeArgs> = {}) {
+    function build(name: string, extra: Partial<import("../../../components/onboardedNode").OnboardedNodeArgs> = {}, opts: pulumi.ComponentResourceOptions = {}) {
         return new mod.OnboardedNode(
             name,
             {
@@ -60,7 +60,7 @@ describe("OnboardedNode wiring", function () {
                 privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----"),
                 ...extra,
             },
-            { transformations: [capture] },
+            { transformations: [capture], ...opts },
         );
     }
 
@@ -155,23 +155,93 @@ describe("OnboardedNode wiring", function () {
         assert.equal(await unwrap(node.prechecksPassed), true);
     });
 
-    it("adds external checks, a VPN check and the labels step only when configured", async () => {
+    it("adds external checks and a VPN check only when configured", async () => {
         const node = build("edge-1", {
             external: true,
             cluster: { clusterId: "aios-demo", registryUrl: "http://127.0.0.1:30101", gatewayUrl: "http://127.0.0.1:30600", vpn: { interface: "wg0", cidr: "10.8.0.0/24" }, kubeconfig: pulumi.secret("x") },
-            labels: { "example.com/rack": "r2" },
         });
         await unwrap(node.nodeName);
         for (const check of ["external-allowed", "static-ip", "vpn"]) {
             assert.ok(findCreated("aios-onboarding:index:Precheck", `edge-1-precheck-${check}`), `missing ${check}`);
         }
-        // The labels step registers once verification resolved; give the mocks a moment.
-        for (let i = 0; i < 50 && !findCreated("command:local:Command", "edge-1-labels"); i++) await new Promise((r) => setTimeout(r, 20));
-        const labels = findCreated("command:local:Command", "edge-1-labels");
-        assert.ok(labels, "labels are applied by their own step");
-        assert.deepEqual(JSON.parse(String(secretValue(labels!.inputs.stdin))).labels, { "example.com/rack": "r2" });
-        assert.equal(labels!.inputs.delete, "labels-remove");
-        assert.equal(findCreated("command:local:Command", "worker-1-labels"), undefined);
+        assert.equal(findCreated("aios-onboarding:index:Precheck", "worker-1-precheck-vpn"), undefined);
+    });
+
+    describe("declared labels and taints", () => {
+        const waitFor = async (type: string, name: string) => {
+            for (let i = 0; i < 100 && !findCreated(type, name); i++) await sleep(10);
+            return findCreated(type, name);
+        };
+
+        it("are a NodePatch after verification, through a kubernetes provider of the component's own with the secret kubeconfig", async () => {
+            const events: string[] = [];
+            mockHooks.beforeResource = async (a) => {
+                if (a.name === "lab-1-verify") {
+                    events.push("start verify");
+                    await sleep(30);
+                    events.push("done verify");
+                }
+                if (a.name === "lab-1-labels") events.push("patch");
+            };
+            try {
+                const node = build("lab-1", { labels: { "example.com/rack": "r2" }, taints: [{ key: "example.com/edge", effect: "NoExecute" }] });
+                await unwrap(node.nodeName);
+                const patch = await waitFor("kubernetes:core/v1:NodePatch", "lab-1-labels");
+                assert.ok(patch, "no NodePatch lab-1-labels");
+                const inputs = patch.inputs as { metadata: { name: string; labels: Record<string, string> }; spec: { taints: unknown[] } };
+                assert.equal(inputs.metadata.name, "lab-1");
+                assert.deepEqual(inputs.metadata.labels, { "example.com/rack": "r2" });
+                assert.deepEqual(inputs.spec.taints, [{ key: "example.com/edge", effect: "NoExecute" }]);
+            } finally {
+                mockHooks.beforeResource = undefined;
+            }
+            assert.deepEqual(events, ["start verify", "done verify", "patch"]);
+            const provider = findCreated("pulumi:providers:kubernetes", "lab-1-kubernetes");
+            assert.ok(provider, "no provider lab-1-kubernetes");
+            assert.ok(isSecretInput(provider.inputs.kubeconfig), "the provider's kubeconfig must be secret");
+            assert.equal(provider.inputs.clusterIdentifier, "aios-demo", "a kubeconfig edit must not replace every patch");
+            const used = options["lab-1-labels"].provider as pulumi.ProviderResource;
+            assert.match(await unwrap(used.urn), /pulumi:providers:kubernetes::lab-1-kubernetes$/, "the patch must use the component's provider, never the ambient kubeconfig");
+            assert.equal(options["lab-1-labels"].deleteBeforeReplace, true, "a replacement must not relinquish the new patch's labels");
+            assert.equal(options["lab-1-labels"].dependsOn, undefined, "ordered by its input, not dependsOn (a failed verify would read as a crash)");
+        });
+
+        it("use the kubernetes provider passed down to the component, so a stack needs one", async () => {
+            const k8s = await import("@pulumi/kubernetes");
+            const shared = new k8s.Provider("shared-kubernetes", { kubeconfig: pulumi.secret("x") });
+            const node = build("lab-2", { labels: { "example.com/rack": "r3" } }, { providers: { kubernetes: shared } });
+            await unwrap(node.nodeName);
+            assert.ok(await waitFor("kubernetes:core/v1:NodePatch", "lab-2-labels"));
+            assert.equal(findCreated("pulumi:providers:kubernetes", "lab-2-kubernetes"), undefined);
+            assert.equal(options["lab-2-labels"].provider, shared);
+        });
+
+        it("are not created for a machine without any", async () => {
+            const node = build("lab-3");
+            await unwrap(node.nodeName);
+            await sleep(50);
+            assert.equal(findCreated("kubernetes:core/v1:NodePatch", "lab-3-labels"), undefined);
+            assert.equal(findCreated("pulumi:providers:kubernetes", "lab-3-kubernetes"), undefined);
+        });
+
+        it("are not patched when verification failed, and the program says why once, not as a crash", async () => {
+            mockHooks.failStep = (_type, name) => name === "lab-4-verify";
+            let unhandled: unknown[];
+            try {
+                unhandled = await unhandledRejectionsOf(async () => {
+                    const node = build("lab-4", { labels: { "example.com/rack": "r4" } });
+                    await unwrap(node.nodeName).catch(() => undefined);
+                });
+            } finally {
+                mockHooks.failStep = undefined;
+            }
+            assert.equal(findCreated("kubernetes:core/v1:NodePatch", "lab-4-labels"), undefined, "a patch after a failed verification could create the Node");
+            const distinct = [...new Set(unhandled)];
+            assert.equal(distinct.length, 1, `reported: ${distinct.map(String)}`);
+            const err = distinct[0] as pulumi.ResourceError;
+            assert.ok(pulumi.ResourceError.isInstance(err) && err.hideStack, "reported as the machine's error, without a stack trace");
+            assert.equal(err.message, "labels and taints not applied to node lab-4: its verification failed in this run (see the lab-4-verify error)");
+        });
     });
 
     it("fails with machine, check, expected and found when a precheck fails, and registers nothing", async () => {
@@ -241,20 +311,11 @@ describe("OnboardedNode wiring", function () {
         it("reports a failed step through the engine only, not as a crash of the program", async () => {
             // The engine prints the step's error; an unhandled rejection in the program is printed
             // as "failed with an unhandled exception" with a stack trace, which reads as our bug.
-            const unhandled: unknown[] = [];
-            const listener = (e: unknown) => unhandled.push(e);
-            const mochaListeners = process.listeners("unhandledRejection");
-            process.removeAllListeners("unhandledRejection");
-            process.on("unhandledRejection", listener);
-            try {
+            const unhandled = await unhandledRejectionsOf(async () => {
                 failJoinOf = "crash-b";
                 const nodes = ["crash-a", "crash-b"].map((n) => build(n));
                 await within(5000, Promise.allSettled(nodes.map((n) => unwrap(n.nodeName))), "onboarding with a failed join");
-                await sleep(200);
-            } finally {
-                process.removeListener("unhandledRejection", listener);
-                for (const l of mochaListeners) process.on("unhandledRejection", l);
-            }
+            });
             assert.deepEqual(unhandled.map(String), []);
         });
 

@@ -17,11 +17,4 @@ describe("steps after a failed step", () => {
         const input = { ...base, verifySeconds: 1, protocol: "parser", clusterId: "aios-demo", mode: "local_network", registeredAt: new Date(0).toISOString(), node: {}, joined: false };
         await assert.rejects(runStep("verify", JSON.stringify(input)), /it stays registered in the AIOS registry \(addNode wrote its entry\); the next `pulumi up` retries the join and keeps that one entry/);
     });
-
-    it("labels fail naming the failed verification, without reading the cluster", async () => {
-        const input = { ...base, labels: { "example.com/rack": "r1" }, taints: [], verified: false };
-        await assert.rejects(runStep("labels", JSON.stringify(input)), {
-            message: "labels and taints not applied to node worker-2: its verification failed in this run (see the worker-2-verify error)",
-        });
-    });
 });
