@@ -74,9 +74,16 @@ export interface OnboardedNodeArgs {
     address?: string;
     /** Whether the cluster's VPN applies to this machine. Defaults to true when the cluster has one. */
     vpn?: boolean;
-    /** Extra Node labels applied after verification (never `nodeID`). Defaults to none. */
+    /**
+     * Extra Node labels, applied after verification by the `${name}-labels` NodePatch (never `nodeID`).
+     * Only these keys are ours: others' labels are never touched. Defaults to none.
+     */
     labels?: Record<string, string>;
-    /** Node taints applied after verification. Defaults to none. */
+    /**
+     * Node taints, applied after verification by the same NodePatch. Taints are one atomic list in the
+     * Node API, so declared taints become the Node's whole taint list; with none declared the list is not
+     * touched. Defaults to none.
+     */
     taints?: Taint[];
     /** AIOS tags sent with the registration. Defaults to none. */
     tags?: string[];
