@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
+import { kubernetesProvider } from "../labels/labels";
 import { parseStackConfig, ResolvedStackConfig } from "../config/stackConfig";
 import { OnboardedNode } from "../onboardedNode/onboardedNode";
 import { setOnboardingParallelism } from "../onboardedNode/slots";
@@ -58,9 +58,7 @@ export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNod
     const { config } = stack;
     setOnboardingParallelism(config.parallelism);
     const patchesNodes = config.machines.some((m) => Object.keys(m.labels ?? {}).length > 0 || (m.taints ?? []).length > 0);
-    const kubernetes = patchesNodes
-        ? new k8s.Provider("kubernetes", { kubeconfig: stack.kubeconfig, clusterIdentifier: config.cluster.clusterId, enableServerSideApply: true })
-        : undefined;
+    const kubernetes = patchesNodes ? kubernetesProvider("kubernetes", stack.kubeconfig, config.cluster.clusterId) : undefined;
     const nodes: Record<string, OnboardedNode> = {};
     for (const m of config.machines) {
         nodes[m.nodeId] = new OnboardedNode(m.nodeId, {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Taint } from "../config/validators";
+import { removeKubeconfigCopies } from "../kube/providerCopies";
 
 /** The package token a component looks up to find a kubernetes provider passed down to it. */
 export const NODE_PATCH_TOKEN = "kubernetes:core/v1:NodePatch";
@@ -8,6 +9,21 @@ export const NODE_PATCH_TOKEN = "kubernetes:core/v1:NodePatch";
 /** The field manager of a node's declared labels and taints; one per node, so nodes never take each other's fields. */
 export function fieldManager(nodeId: string): string {
     return `aios-onboarding-${nodeId}`.slice(0, 128);
+}
+
+/**
+ * The kubernetes provider the patches go through: the cluster's kubeconfig (secret), server-side
+ * apply, and `clusterIdentifier` set to the cluster id so that an edited kubeconfig replaces nothing.
+ * Once the provider is configured, the plaintext copy of the kubeconfig it leaves in the temp folder is
+ * removed (see removeKubeconfigCopies).
+ */
+export function kubernetesProvider(name: string, kubeconfig: pulumi.Input<string>, clusterId: string, opts?: pulumi.CustomResourceOptions): k8s.Provider {
+    const provider = new k8s.Provider(name, { kubeconfig: pulumi.secret(kubeconfig), clusterIdentifier: clusterId, enableServerSideApply: true }, opts);
+    // The engine answers the provider's registration after configuring it (preview included).
+    const removed = pulumi.all([provider.urn, pulumi.secret(kubeconfig)]).apply(([, text]) => removeKubeconfigCopies(text));
+    // A provider that failed to register is reported by the engine; this is no second report of it.
+    pulumi.recover(removed, () => 0);
+    return provider;
 }
 
 export interface DeclaredLabelsArgs {

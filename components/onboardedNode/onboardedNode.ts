@@ -1,12 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import * as k8s from "@pulumi/kubernetes";
 import { buildInventory, NO_FACTS, NodeInventory } from "../machine/inventory";
 import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
 import { currentObserver } from "../prechecks/observe";
 import { Precheck } from "../prechecks/precheck";
 import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
-import { declaredLabelsPatch, NODE_PATCH_TOKEN } from "../labels/labels";
+import { declaredLabelsPatch, kubernetesProvider, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
 import { stepInterpreter } from "../steps/stepCommand";
 import type { VerifiedNode } from "../verify/verify";
@@ -251,9 +250,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         // 5. Declared labels and taints: a NodePatch after verification (removed on delete), through
         //    the kubernetes provider passed down to this component, else one of its own.
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
-            const provider =
-                this.getProvider(NODE_PATCH_TOKEN) ??
-                new k8s.Provider(`${name}-kubernetes`, { kubeconfig, clusterIdentifier: cluster.clusterId, enableServerSideApply: true }, { parent: this });
+            const provider = this.getProvider(NODE_PATCH_TOKEN) ?? kubernetesProvider(`${name}-kubernetes`, kubeconfig, cluster.clusterId, { parent: this });
             const verifiedNow = pulumi.recover(
                 verify.id.apply(() => true as const),
                 (err: unknown) =>

@@ -24,6 +24,21 @@ function readStdin(): Promise<string> {
 
 const log = (msg: string): void => void process.stderr.write(`${redactSecrets(msg)}\n`);
 
+/**
+ * Every step that holds the kubeconfig also removes the kubernetes provider's plaintext copies of it
+ * (see removeKubeconfigCopies): a `pulumi destroy` runs no program, but it runs the delete steps.
+ */
+function removeProviderKubeconfigCopies(stdin: string): void {
+    try {
+        const { kubeconfig } = JSON.parse(stdin) as { kubeconfig?: unknown };
+        if (typeof kubeconfig !== "string") return;
+        const { removeKubeconfigCopies } = require("../kube/providerCopies") as typeof import("../kube/providerCopies");
+        removeKubeconfigCopies(kubeconfig);
+    } catch {
+        // Not JSON: the step itself reports that.
+    }
+}
+
 export async function runStep(step: string, stdin: string): Promise<string> {
     switch (step) {
         case "register": {
@@ -55,7 +70,10 @@ export async function runStep(step: string, stdin: string): Promise<string> {
 if (require.main === module) {
     const step = process.argv[2] ?? "";
     readStdin()
-        .then((input) => runStep(step, input))
+        .then((input) => {
+            removeProviderKubeconfigCopies(input);
+            return runStep(step, input);
+        })
         .then((out) => {
             if (out) process.stdout.write(`${out}\n`);
         })
