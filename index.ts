@@ -2,6 +2,7 @@
 export { OnboardedNode, setOnboardingParallelism } from "./components/onboardedNode";
 export type { AiosClusterArgs, OnboardedNodeArgs, OnboardingTimeouts } from "./components/onboardedNode";
 export { Precheck } from "./components/prechecks/precheck";
+export { kubernetesProvider } from "./components/labels/labels";
 export type { CheckResult, PrecheckName } from "./components/prechecks/checks";
 export { onboardCluster, readClusterStack } from "./components/fleet/fleet";
 export { parseStackConfig } from "./components/config/stackConfig";
