@@ -1,11 +1,15 @@
 import * as assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { removeKubeconfigCopies } from "../../../components/kube/providerCopies";
 
-const KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDaFVe2fNAM5e\n-----END PRIVATE KEY-----\n";
-const CERT = "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n-----END CERTIFICATE-----\n";
+// A key and another made for this run; the certificate is only data that rides along.
+const newKey = () => generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const KEY = newKey();
+const OTHER_KEY = newKey();
+const CERT = "-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 function kubeconfig(user: Record<string, string>): string {
@@ -30,7 +34,7 @@ describe("the kubernetes provider's plaintext kubeconfig copies", () => {
         const ours = kubeconfig({ "client-certificate-data": b64(CERT), "client-key-data": b64(KEY) });
         // What clientcmd.WriteToFile writes: the same data, re-serialized.
         write("kubeconfig2940251837", `apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.213.0.1:6443\n  name: c\nusers:\n- name: u\n  user:\n    client-certificate-data: ${b64(CERT)}\n    client-key-data: ${b64(KEY)}\n`);
-        write("kubeconfig11", "client-key-data: " + b64(KEY.replace("DaFVe2", "Other1")));
+        write("kubeconfig11", "client-key-data: " + b64(OTHER_KEY));
         write("kubeconfig-mine", "client-key-data: " + b64(KEY));
         write("notes", b64(KEY));
         assert.equal(removeKubeconfigCopies(ours, dir), 1);

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { created, findCreated, installMocks, isSecretInput, mockHooks, secretValue, unhandledRejectionsOf, unwrap } from "../../helpers/mocks";
@@ -18,6 +19,8 @@ function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
 }
 
 const TOKEN = "abcdef.0123456789abcdef";
+// A key made for this run: only its secrecy is tested.
+const SSH_KEY = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 describe("OnboardedNode wiring", function () {
     let mod: Mod;
@@ -57,7 +60,7 @@ describe("OnboardedNode wiring", function () {
                 nodeId: name,
                 host: "10.0.0.5",
                 hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMx2KjnQ3i4Sr7mE3z0Gv3gpQH6wL8Lx0cC8i0Y1b0k1 root@m1",
-                privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----"),
+                privateKey: pulumi.secret(SSH_KEY),
                 ...extra,
             },
             { transformations: [capture], ...opts },
