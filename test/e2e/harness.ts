@@ -99,21 +99,20 @@ export async function sshOk(m: string, command: string, timeoutMs = 60_000): Pro
 }
 
 /**
- * Where a machine's file lives on the host: the world bind-mounts `.world/machines/<m>/fs/<dir>` over the
- * machine's /etc/kubernetes, /var/lib/kubelet, /var/lib/aios-onboarding, /root and /tmp (docs/world.md), so
- * the suite reads them without SSH (which some faults take away).
+ * Where a machine's file lives on the host: the machine's init bind-mounts folders of
+ * `.world/machines/<m>/fs/` over some of its paths and records them in `machine/mounts` (docs/world.md), so
+ * the suite reads those files without SSH (which some faults take away).
  */
 function hostPath(m: string, file: string): string {
-    const mounts: [string, string][] = [
-        ["/etc/kubernetes/", "etc-kubernetes"],
-        ["/var/lib/kubelet/", "var-lib-kubelet"],
-        ["/var/lib/aios-onboarding/", "var-lib-aios-onboarding"],
-        ["/root/", "root"],
-        ["/tmp/", "tmp"],
-    ];
-    const hit = mounts.find(([prefix]) => file.startsWith(prefix));
-    if (!hit) throw new Error(`${file} is not on a mount the host can read`);
-    return path.join(repoRoot, ".world", "machines", m, "fs", hit[1], file.slice(hit[0].length));
+    const mountsFile = path.join(repoRoot, ".world", "machines", m, "machine", "mounts");
+    const mounts = fs
+        .readFileSync(mountsFile, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split("\t") as [string, string]);
+    const hit = mounts.filter(([target]) => file.startsWith(`${target}/`)).sort((x, y) => y[0].length - x[0].length)[0];
+    if (!hit) throw new Error(`${file} is not on a mount the host can read (${mountsFile})`);
+    return path.join(hit[1], path.relative(hit[0], file));
 }
 
 /** A file on a machine, or undefined when it does not exist. */

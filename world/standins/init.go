@@ -51,6 +51,11 @@ func machineInit(args []string) int {
 			return 1
 		}
 	}
+	// What is mounted where, for readers on the host (the e2e suite reads machine files through it).
+	if err := m.recordMounts(binds); err != nil {
+		log.Printf("recording the mounts: %v", err)
+		return 1
+	}
 	if err := syscall.Sethostname([]byte(name)); err != nil {
 		log.Printf("sethostname: %v", err)
 	}
@@ -216,4 +221,21 @@ func portHolder(args []string) int {
 		}
 		_ = c.Close()
 	}
+}
+
+// recordMounts writes machine/mounts: one "<path in the machine>\t<folder on the host>" line per bind.
+func (m machine) recordMounts(binds [][2]string) error {
+	var b strings.Builder
+	for _, bind := range binds {
+		source, err := filepath.Abs(bind[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", bind[1], source)
+	}
+	file := filepath.Join(m.dir, "machine", "mounts")
+	if err := os.WriteFile(file+".tmp", []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(file+".tmp", file)
 }
