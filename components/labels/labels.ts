@@ -18,9 +18,10 @@ export function fieldManager(nodeId: string): string {
  * removed (see removeKubeconfigCopies).
  */
 export function kubernetesProvider(name: string, kubeconfig: pulumi.Input<string>, clusterId: string, opts?: pulumi.CustomResourceOptions): k8s.Provider {
-    const provider = new k8s.Provider(name, { kubeconfig: pulumi.secret(kubeconfig), clusterIdentifier: clusterId, enableServerSideApply: true }, opts);
+    const secretKubeconfig = pulumi.secret(kubeconfig);
+    const provider = new k8s.Provider(name, { kubeconfig: secretKubeconfig, clusterIdentifier: clusterId, enableServerSideApply: true }, opts);
     // The engine answers the provider's registration after configuring it (preview included).
-    const removed = pulumi.all([provider.urn, pulumi.secret(kubeconfig)]).apply(([, text]) => removeKubeconfigCopies(text));
+    const removed = pulumi.all([provider.urn, secretKubeconfig]).apply(([, text]) => removeKubeconfigCopies(text));
     // A provider that failed to register is reported by the engine; this is no second report of it.
     pulumi.recover(removed, () => 0);
     return provider;

@@ -26,7 +26,12 @@ keepSecretsOutOfDebugLog();
  * arguments) pass through: they are reported once, as written.
  */
 function orWhenStepFailed<T>(o: pulumi.Output<T>, failed: T): pulumi.Output<T> {
-    return pulumi.recover(o, (err: unknown) => (pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err) ? Promise.reject(err) : failed));
+    return whenStepFailed(o, () => Promise.resolve(failed));
+}
+
+/** `o`, or what `instead` resolves or rejects with when a step behind `o` failed (see orWhenStepFailed). */
+function whenStepFailed<T>(o: pulumi.Output<T>, instead: () => Promise<T>): pulumi.Output<T> {
+    return pulumi.recover(o, (err: unknown) => (pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err) ? Promise.reject(err) : instead()));
 }
 
 /**
@@ -251,14 +256,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
         //    the kubernetes provider passed down to this component, else one of its own.
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
             const provider = this.getProvider(NODE_PATCH_TOKEN) ?? kubernetesProvider(`${name}-kubernetes`, kubeconfig, cluster.clusterId, { parent: this });
-            const verifiedNow = pulumi.recover(
-                verify.id.apply(() => true as const),
-                (err: unknown) =>
-                    Promise.reject(
-                        pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err)
-                            ? err
-                            : new StepSkippedError(`labels and taints not applied to node ${machine.nodeId}: its verification failed in this run (see the ${name}-verify error)`, this),
-                    ),
+            const verifiedNow = whenStepFailed(verify.id.apply(() => true as const), () =>
+                Promise.reject(new StepSkippedError(`labels and taints not applied to node ${machine.nodeId}: its verification failed in this run (see the ${name}-verify error)`, this)),
             );
             const patch = declaredLabelsPatch(
                 `${name}-labels`,

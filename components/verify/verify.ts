@@ -136,19 +136,19 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const listed = async (): Promise<boolean> => ((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).some((e) => e.id === input.nodeId);
     const until = Date.now() + graceMs;
-    while (!(await listed())) {
-        if (Date.now() >= until) break;
-        await new Promise((r) => setTimeout(r, pollMs));
-    }
-    for (let attempt = 1; !(await listed()); attempt++) {
-        if (attempt > 3) {
-            throw new Error(
-                `node ${input.nodeId} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
-                    "(other writers replaced the node list each time it was added); run `pulumi up` again",
-            );
+    // One read per round: first AIOS's own append gets `graceMs`, then each of our adds is checked.
+    for (let added = 0; !(await listed()); ) {
+        if (Date.now() >= until) {
+            if (added === 3) {
+                throw new Error(
+                    `node ${input.nodeId} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
+                        "(other writers replaced the node list each time it was added); run `pulumi up` again",
+                );
+            }
+            log(`the AIOS registry has no entry for node ${input.nodeId} ${graceMs / 1000}s after it was labelled (AIOS loses one when two nodes are labelled at once): adding it`);
+            await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
+            added++;
         }
-        log(`the AIOS registry has no entry for node ${input.nodeId} ${graceMs / 1000}s after it was labelled (AIOS loses one when two nodes are labelled at once): adding it`);
-        await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
         await new Promise((r) => setTimeout(r, pollMs));
     }
 }
