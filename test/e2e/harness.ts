@@ -101,18 +101,18 @@ export async function sshOk(m: string, command: string, timeoutMs = 60_000): Pro
 /**
  * Where a machine's file lives on the host: the machine's init bind-mounts folders of
  * `.world/machines/<m>/fs/` over some of its paths and records them in `machine/mounts` (docs/world.md), so
- * the suite reads those files without SSH (which some faults take away).
+ * the suite reads a machine's files without SSH (which some faults take away).
  */
-function hostPath(m: string, file: string): string {
+export function hostPath(m: string, file: string): string {
     const mountsFile = path.join(repoRoot, ".world", "machines", m, "machine", "mounts");
     const mounts = fs
         .readFileSync(mountsFile, "utf8")
         .split("\n")
         .filter(Boolean)
         .map((line) => line.split("\t") as [string, string]);
-    const hit = mounts.filter(([target]) => file.startsWith(`${target}/`)).sort((x, y) => y[0].length - x[0].length)[0];
-    if (!hit) throw new Error(`${file} is not on a mount the host can read (${mountsFile})`);
-    return path.join(hit[1], path.relative(hit[0], file));
+    const hit = mounts.filter(([target]) => file === target || file.startsWith(`${target}/`)).sort((x, y) => y[0].length - x[0].length)[0];
+    // Outside its binds a machine sees the host's own files (its mount namespace is a copy of the host's).
+    return hit ? path.join(hit[1], path.relative(hit[0], file)) : file;
 }
 
 /** A file on a machine, or undefined when it does not exist. */
@@ -612,6 +612,11 @@ export function changedResources(r: RunResult): { op: string; urn: string }[] {
 /** The error diagnostics of a run, one string each. */
 export function errorDiagnostics(r: RunResult): string[] {
     return r.events.filter((e) => e.diagnosticEvent?.severity === "error").map((e) => `${e.diagnosticEvent!.urn ?? ""}: ${e.diagnosticEvent!.message}`);
+}
+
+/** The error diagnostics when the program reported a failure as a crash of its own (an unhandled exception), else undefined. */
+export function crashReport(r: RunResult): string | undefined {
+    return /failed with an unhandled exception/.test(r.text) ? excerpt(errorDiagnostics(r).join("\n"), 1500) : undefined;
 }
 
 export class E2EStack {
