@@ -132,10 +132,8 @@ if (require.main === module) {
         const worldDir = env("WORLD_DIR");
         const repoRoot = env("WORLD_REPO_ROOT");
         const world = describeWorld();
-        const examplePath = path.resolve(repoRoot, "..", "shared", "reference", "aios-cluster-example.json");
-        if (!fs.existsSync(examplePath)) {
-            throw new Error(`the reference cluster document ${examplePath} is missing (shared/ must sit beside the repository)`);
-        }
+        const examplePath = path.resolve(repoRoot, "world", "aios", "cluster-example.json");
+        if (!fs.existsSync(examplePath)) throw new Error(`the example cluster document ${examplePath} is missing from the clone`);
         const example = JSON.parse(fs.readFileSync(examplePath, "utf8")) as Json;
         const token = read(path.join(worldDir, "kube", "static-token"));
         const joinCommand = `kubeadm join ${world.bridgeAddress}:6443 --token ${token} --discovery-token-ca-cert-hash ${world.kubernetes.caCertHash}`;

@@ -1,5 +1,5 @@
 /**
- * Replays every recorded AIOS exchange (../shared/reference/aios-vectors.json) through a real
+ * Replays every recorded AIOS exchange (test/fixtures/aios/vectors.json) through a real
  * HTTP server on 127.0.0.1 and asserts what the clients return or throw for each.
  *
  * Not HTTP for these clients:

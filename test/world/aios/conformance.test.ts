@@ -1,5 +1,5 @@
 /**
- * Conformance of the AIOS stand-ins with the recorded vectors (shared/reference/aios-vectors.json):
+ * Conformance of the AIOS stand-ins with the recorded vectors (test/fixtures/aios/vectors.json):
  * the 42 entries are replayed in their recorded order against one world started in-process, with
  * a fake Kubernetes API (https, CA-verified, bearer token) in place of the real one. Each entry's
  * preconditions (policies, missing certHash, the joining node becoming Ready, pods to evict) are
@@ -23,7 +23,7 @@ import { FakeKube, makeCerts, type Certs } from "./fakeKube";
 import { send, waitFor } from "./helpers";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
-const VECTORS_FILE = path.resolve(REPO_ROOT, "../shared/reference/aios-vectors.json");
+const VECTORS_FILE = path.resolve(REPO_ROOT, "test", "fixtures", "aios", "vectors.json");
 const CLUSTER = "cluster-west-vision-001";
 
 interface Vector {
@@ -38,7 +38,7 @@ interface Vector {
 
 function loadVectors(): Vector[] {
     if (!fs.existsSync(VECTORS_FILE)) {
-        throw new Error(`recorded vectors not found at ${VECTORS_FILE}: the conformance suite needs shared/reference/aios-vectors.json next to the repository`);
+        throw new Error(`recorded vectors not found at ${VECTORS_FILE}`);
     }
     const parsed = JSON.parse(fs.readFileSync(VECTORS_FILE, "utf8")) as { vectors?: Vector[] };
     if (!Array.isArray(parsed.vectors) || parsed.vectors.length !== 42) throw new Error(`${VECTORS_FILE}: expected 42 vectors, found ${parsed.vectors?.length}`);

@@ -13,11 +13,11 @@ export interface Vector {
     secrets?: Record<string, { type: string; data: Record<string, string> }>;
 }
 
-/** `../shared/reference/aios-vectors.json` next to the repository; throws if it is missing. */
-export const VECTORS_PATH = path.resolve(repoRoot(), "..", "shared", "reference", "aios-vectors.json");
+/** The exchanges recorded from the unmodified AIOS reference services (test/fixtures/aios/README.md). */
+export const VECTORS_PATH = path.resolve(repoRoot(), "test", "fixtures", "aios", "vectors.json");
 
-/** The docs' example cluster document, as valid JSON, beside the vectors. */
-export const CLUSTER_EXAMPLE_PATH = path.resolve(repoRoot(), "..", "shared", "reference", "aios-cluster-example.json");
+/** The docs' example cluster document, as valid JSON: the world seeds its registry with it. */
+export const CLUSTER_EXAMPLE_PATH = path.resolve(repoRoot(), "world", "aios", "cluster-example.json");
 
 /** A fresh copy of the docs' example cluster document; throws if the file is missing. */
 export function loadClusterExample(): Record<string, unknown> & { id: string } {
@@ -31,7 +31,7 @@ let cache: Vector[] | undefined;
 export function loadVectors(): Vector[] {
     if (cache) return cache;
     if (!fs.existsSync(VECTORS_PATH)) {
-        throw new Error(`the recorded AIOS vectors are missing: expected ${VECTORS_PATH} (the shared reference folder beside the repository)`);
+        throw new Error(`the recorded AIOS vectors are missing: expected ${VECTORS_PATH}`);
     }
     const parsed = JSON.parse(fs.readFileSync(VECTORS_PATH, "utf8")) as { vectors?: Vector[] };
     if (!Array.isArray(parsed.vectors) || parsed.vectors.length === 0) throw new Error(`${VECTORS_PATH} has no "vectors" array`);
