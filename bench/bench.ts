@@ -140,7 +140,7 @@ async function baseline(world: World, machines: WorldMachine[]): Promise<number>
         await gateway.dryRunAddNode(world.aios.clusterId, node);
         const cmd = await gateway.joinNode(world.aios.clusterId, node, { mode: "local_network" });
         await new Promise<void>((resolve, reject) => {
-            const child = spawn("ssh", ["-i", world.ssh.privateKeyPath, "-o", `UserKnownHostsFile=${world.ssh.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", String(m.port), `${m.user}@${m.host}`, joinScript({ clusterId: world.aios.clusterId, nodeId: m.nodeId, joinTimeoutSeconds: 300 })], { stdio: ["pipe", "ignore", "pipe"] });
+            const child = spawn("ssh", ["-i", world.ssh.privateKeyPath, "-o", `UserKnownHostsFile="${world.ssh.knownHostsPath}"`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", String(m.port), `${m.user}@${m.host}`, joinScript({ clusterId: world.aios.clusterId, nodeId: m.nodeId, joinTimeoutSeconds: 300 })], { stdio: ["pipe", "ignore", "pipe"] });
             let err = "";
             child.stderr.on("data", (d: Buffer) => (err += d.toString()));
             child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`baseline join of ${m.nodeId}: ${err.slice(-300)}`))));

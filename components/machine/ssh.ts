@@ -85,7 +85,8 @@ export async function runRemoteScript(target: SshTarget, script: string, deadlin
             "-F", "/dev/null",
             "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=yes",
-            "-o", `UserKnownHostsFile=${knownHosts}`,
+            // ssh splits an option's value at spaces unless it is quoted (a TMPDIR may hold spaces).
+            "-o", `UserKnownHostsFile="${knownHosts}"`,
             "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "HostKeyAlias=aios-target",
             "-o", "IdentitiesOnly=yes",

@@ -83,7 +83,7 @@ describe("world: machines and the kubeadm stand-in", function () {
     };
     const sshArgs = (m: WorldMachine, known = knownHosts) => [
         "-i", world.ssh.privateKeyPath, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "ConnectTimeout=5",
+        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile="${known}"`, "-o", "ConnectTimeout=5",
         "-p", String(m.port), `${m.user}@${m.host}`,
     ];
     const ssh = (m: WorldMachine, command: string, input?: string, timeoutMs?: number) =>

@@ -23,34 +23,15 @@ import (
 // faults/port-taken.
 func machineInit(args []string) int {
 	log.SetFlags(log.Ldate | log.Ltime | log.Lmicroseconds)
-	m := currentMachine()
-	name := m.setting("name", "machine")
-	binds := [][2]string{
-		{filepath.Join(m.dir, "fs", "etc-kubernetes"), "/etc/kubernetes"},
-		{filepath.Join(m.dir, "fs", "var-lib-kubelet"), "/var/lib/kubelet"},
-		{filepath.Join(m.dir, "fs", "var-lib-aios-onboarding"), "/var/lib/aios-onboarding"},
-	}
-	// A private home and /tmp, unless the world itself lives there (a clone
-	// under /root or /tmp must stay visible to the machine).
-	for _, p := range []string{"/root", "/tmp"} {
-		if !strings.HasPrefix(m.dir+"/", p+"/") {
-			binds = append(binds, [2]string{filepath.Join(m.dir, "fs", strings.TrimPrefix(p, "/")), p})
-		}
-	}
-	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		log.Printf("making / private: %v", err)
+	host := currentMachine()
+	name := host.setting("name", "machine")
+	binds, err := host.mountMachineView()
+	if err != nil {
+		log.Printf("%v", err)
 		return 1
 	}
-	for _, b := range binds {
-		if err := os.MkdirAll(b[0], 0o755); err != nil {
-			log.Printf("%v", err)
-			return 1
-		}
-		if err := syscall.Mount(b[0], b[1], "", syscall.MS_BIND, ""); err != nil {
-			log.Printf("bind mount %s on %s: %v", b[0], b[1], err)
-			return 1
-		}
-	}
+	// From here on the machine reaches its own folder only through the view.
+	m := machine{dir: machineView}
 	// What is mounted where, for readers on the host (the e2e suite reads machine files through it).
 	if err := m.recordMounts(binds); err != nil {
 		log.Printf("recording the mounts: %v", err)
@@ -223,15 +204,48 @@ func portHolder(args []string) int {
 	}
 }
 
+// machineView is where a machine sees its own folder (.world/machines/<name>). A fixed path whose
+// parents are root's and not writable by others: sshd's StrictModes refuses an authorized_keys file
+// under a world-writable folder such as /tmp, and a clone under /tmp or /root would otherwise vanish
+// behind the machine's private /tmp and /root. scripts/world.sh makes the mount point on the host.
+const machineView = "/run/aios-machine"
+
+// mountMachineView makes the machine's private mounts: its folder at machineView first, then, from the
+// view, its own /etc/kubernetes, /var/lib/kubelet, /var/lib/aios-onboarding, /root and /tmp. It returns
+// every bind as (folder on the host, path in the machine).
+func (m machine) mountMachineView() ([][2]string, error) {
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("making / private: %w", err)
+	}
+	source, err := filepath.Abs(m.dir)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(machineView); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("the mount point %s is missing on the host (scripts/world.sh up makes it)", machineView)
+	}
+	if err := syscall.Mount(source, machineView, "", syscall.MS_BIND, ""); err != nil {
+		return nil, fmt.Errorf("bind mount %s on %s: %w", source, machineView, err)
+	}
+	binds := [][2]string{{source, machineView}}
+	for _, target := range []string{"/etc/kubernetes", "/var/lib/kubelet", "/var/lib/aios-onboarding", "/root", "/tmp"} {
+		folder := filepath.Join("fs", strings.ReplaceAll(strings.TrimPrefix(target, "/"), "/", "-"))
+		if err := os.MkdirAll(filepath.Join(machineView, folder), 0o755); err != nil {
+			return nil, err
+		}
+		if err := syscall.Mount(filepath.Join(machineView, folder), target, "", syscall.MS_BIND, ""); err != nil {
+			return nil, fmt.Errorf("bind mount %s on %s: %w", filepath.Join(source, folder), target, err)
+		}
+		binds = append(binds, [2]string{filepath.Join(source, folder), target})
+	}
+	return binds, nil
+}
+
 // recordMounts writes machine/mounts: one "<path in the machine>\t<folder on the host>" line per bind.
 func (m machine) recordMounts(binds [][2]string) error {
 	var b strings.Builder
 	for _, bind := range binds {
-		source, err := filepath.Abs(bind[0])
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s\t%s\n", bind[1], source)
+		fmt.Fprintf(&b, "%s\t%s\n", bind[1], bind[0])
 	}
 	file := filepath.Join(m.dir, "machine", "mounts")
 	if err := os.WriteFile(file+".tmp", []byte(b.String()), 0o644); err != nil {
