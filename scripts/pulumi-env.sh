@@ -4,10 +4,13 @@
 #   . scripts/pulumi-env.sh
 #
 # It finds (or builds, on first use) the tools with scripts/toolchain.sh unless AIOS_TOOLS_BIN is already
-# set, then exports what the engine needs to run with no network: the tools bin folder first on PATH,
-# Node 22 from node_modules next, a PULUMI_HOME outside the clone, and the switches that stop the CLI from
-# calling home. Provider plugins found by toolchain.sh are installed into PULUMI_HOME under the exact
-# versions the npm SDKs ask for. The backend (file://…) and PULUMI_CONFIG_PASSPHRASE are the caller's.
+# set, then exports what the engine needs to run with no network: a folder holding only the `pulumi` CLI
+# first on PATH (the language host sits next to the CLI it resolves to, where the engine looks for bundled
+# plugins), Node 22 from node_modules next, a PULUMI_HOME outside the clone (unless PULUMI_HOME is set),
+# and the switches that stop the CLI from calling home. Provider plugins found by toolchain.sh are
+# installed into PULUMI_HOME under the exact versions the npm SDKs ask for, so the engine takes them from
+# there and prints no "using … from $PATH" warning. The backend (file://…) and PULUMI_CONFIG_PASSPHRASE
+# are the caller's.
 
 _aios_env() {
   local repo cache bin
@@ -32,9 +35,17 @@ _aios_env() {
   export PULUMI_DISABLE_REGISTRY_RESOLVE=true
   export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
   export PULUMI_SKIP_CONFIRMATIONS=true
+  local cli=$cache/cli pulumi
+  pulumi=$(readlink -f "$bin/pulumi")
+  [[ -x "$(dirname "$pulumi")/pulumi-language-nodejs" ]] || {
+    echo "pulumi-env: no pulumi-language-nodejs next to $pulumi (the engine looks for its language hosts there)" >&2
+    return 1
+  }
+  mkdir -p "$cli"
+  [[ "$(readlink "$cli/pulumi" 2>/dev/null)" == "$pulumi" ]] || ln -sfn "$pulumi" "$cli/pulumi"
   case ":$PATH:" in
-    *":$bin:"*) ;;
-    *) PATH=$bin:$repo/node_modules/.bin:$PATH ;;
+    *":$cli:"*) ;;
+    *) PATH=$cli:$repo/node_modules/.bin:$PATH ;;
   esac
   export PATH
   mkdir -p "$PULUMI_HOME"

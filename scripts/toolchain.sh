@@ -182,6 +182,9 @@ tool_pulumi() {
     finish "$key" "$stamp" "$started"
   fi
   link "$CACHE/$key/bin/pulumi-language-nodejs" pulumi-language-nodejs
+  # The engine takes a language host that sits next to the (symlink-resolved) CLI as bundled, so a PATH
+  # that holds only the CLI finds it without a "using … from $PATH" warning (scripts/pulumi-env.sh).
+  ln -sfn "$CACHE/$key/bin/pulumi-language-nodejs" "$CACHE/pulumi-$PULUMI_VERSION/bin/pulumi-language-nodejs"
 }
 
 # ---------------------------------------------------------------------------------------------------------

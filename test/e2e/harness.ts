@@ -672,6 +672,9 @@ export class E2EStack {
         // One event per line, so that the audit can say which event holds a secret.
         corpus.add(`${this.name} ${kind} events`, events.map((e) => JSON.stringify(e)).join("\n"));
         if (process.env.E2E_VERBOSE) process.stdout.write(`\n----- ${this.name} ${kind} (${result.seconds.toFixed(1)}s, ok=${ok})\n${result.text}\n`);
+        // scripts/pulumi-env.sh puts only the CLI on PATH and the plugins in PULUMI_HOME, so a user's output is clean.
+        const ambient = /warning: using \S+ from \$PATH[^\n]*/.exec(result.text);
+        assert.equal(ambient, null, `${this.name} ${kind}: the engine took a plugin from PATH: ${ambient?.[0]}`);
         return result;
     }
 

@@ -47,8 +47,13 @@ describe("toolchain: the Pulumi engine runs offline", function () {
     assert.ok(fs.existsSync(path.join(bin, "pulumi")), `no pulumi in the toolchain bin folder ${bin}`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aios-toolchain-"));
     fs.mkdirSync(path.join(tmp, "state"));
+    // Only the CLI on PATH, as scripts/pulumi-env.sh sets it: the engine takes the language host from beside
+    // the CLI and the provider plugins from PULUMI_HOME, with no "using … from $PATH" warning.
+    const cli = path.join(tmp, "cli");
+    fs.mkdirSync(cli);
+    fs.symlinkSync(fs.realpathSync(path.join(bin, "pulumi")), path.join(cli, "pulumi"));
     envVars = {
-      PATH: [bin, path.join(repoRoot, "node_modules", ".bin"), process.env.PATH ?? ""].join(path.delimiter),
+      PATH: [cli, path.join(repoRoot, "node_modules", ".bin"), process.env.PATH ?? ""].join(path.delimiter),
       PULUMI_HOME: path.join(tmp, "home"),
       PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
       PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "toolchain-test-passphrase",
