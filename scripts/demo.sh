@@ -6,11 +6,6 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/world.sh up >&2
-# shellcheck source=scripts/pulumi-env.sh
-. scripts/pulumi-env.sh
-mkdir -p .world/state
-export PULUMI_BACKEND_URL="file://$repo/.world/state"
-export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE:-aios-demo-passphrase}
-# `npm test` type-checks the program; the engine need not do it again on every run.
-export PULUMI_NODEJS_TRANSPILE_ONLY=${PULUMI_NODEJS_TRANSPILE_ONLY:-true}
+# shellcheck source=scripts/demo-env.sh
+. scripts/demo-env.sh
 node -r ts-node/register/transpile-only scripts/demo.ts "$@"
