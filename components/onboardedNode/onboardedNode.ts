@@ -157,7 +157,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 create: "register",
                 update: "register-refresh",
                 delete: "cleanup",
-                stdin: pulumi.secret(pulumi.jsonStringify({ ...aios, node: inventory, kubeconfig })),
+                stdin: pulumi.secret(pulumi.jsonStringify({ ...aios, node: inventory, kubeconfig, ssh: privateKey.apply(sshTarget) })),
                 triggers: identity,
                 logging: "stderr",
             },

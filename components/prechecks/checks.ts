@@ -70,7 +70,7 @@ export function applicableChecks(s: CheckSettings): PrecheckName[] {
 }
 
 /** True when the machine is already joined to this cluster as this node: nothing to join. */
-export function joinedAsOurs(s: CheckSettings, facts: MachineFacts | undefined): boolean {
+export function joinedAsOurs(s: Pick<CheckSettings, "clusterId" | "nodeId">, facts: MachineFacts | undefined): boolean {
     return !!facts && facts.kubelet.kind === "present" && facts.marker?.clusterId === s.clusterId && facts.marker?.nodeId === s.nodeId;
 }
 

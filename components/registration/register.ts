@@ -1,5 +1,8 @@
 import { AiosError, GatewayClient, ParserClient, RegistryClient } from "../aios";
 import type { NodeInventory } from "../machine/inventory";
+import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
+import { runRemoteScript, type SshTarget } from "../machine/ssh";
+import { joinedAsOurs } from "../prechecks/checks";
 
 /**
  * Registration with AIOS, run by the `${name}-registration` resource during `pulumi up`
@@ -17,8 +20,12 @@ export interface RegistrationInput {
     customIp?: string;
     httpTimeoutSeconds: number;
     node: NodeInventory;
-    /** Observed at preview: the machine is already joined to this cluster as this node. */
-    machineJoined: boolean;
+    /**
+     * The machine, looked at when AIOS already lists the node: whether it is joined is decided at
+     * registration time, not carried in from the program (that would change this step's inputs once
+     * the machine has joined, and every later preview would show an update).
+     */
+    ssh: SshTarget;
 }
 
 export interface RegistrationOutput {
@@ -42,7 +49,7 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
     const now = new Date().toISOString();
     // Neither the registry nor the membership server de-duplicate node entries
     // (contract §10.5): a machine that is joined and known is adopted, not registered again.
-    if (known && input.machineJoined) {
+    if (known && (await joinedAsThisNode(input))) {
         return { protocol: input.protocol, registeredAt: now, adopted: true };
     }
     if (input.protocol === "parser") {
@@ -61,6 +68,12 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
     }
     const joinCommand = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
     return { protocol: "gateway", registeredAt: new Date().toISOString(), joinCommand, adopted: false };
+}
+
+/** One read-only SSH session, the prechecks' probe: is the machine joined to this cluster as this node? */
+async function joinedAsThisNode(input: RegistrationInput): Promise<boolean> {
+    const res = await runRemoteScript(input.ssh, PROBE_SCRIPT, input.ssh.connectTimeoutSeconds + 30);
+    return joinedAsOurs({ clusterId: input.clusterId, nodeId: input.node.id }, parseProbeOutput(res.stdout));
 }
 
 export interface DeregistrationInput {

@@ -130,6 +130,11 @@ describe("OnboardedNode wiring", function () {
         assert.equal(join.inputs.addPreviousOutputInEnv, false);
         const reg = findCreated("command:local:Command", "worker-3-registration")!;
         assert.ok(isSecretInput(reg.inputs.stdin), "registration stdin carries the kubeconfig and must be secret");
+        // The registration looks at the machine itself when AIOS already lists the node (adoption).
+        const regInput = JSON.parse(String(secretValue(reg.inputs.stdin))) as { ssh?: { host?: string; privateKey?: string }; machineJoined?: unknown };
+        assert.equal(regInput.ssh?.host, "10.0.0.5");
+        assert.ok(regInput.ssh?.privateKey, "the registration needs the SSH key to look at the machine");
+        assert.equal(regInput.machineJoined, undefined, "whether the machine is joined is decided at registration time, not carried in");
         const verify = findCreated("command:local:Command", "worker-3-verify")!;
         assert.ok(isSecretInput(verify.inputs.stdin), "verify stdin carries the kubeconfig and SSH key and must be secret");
         assert.deepEqual(options["worker-3-join"].ignoreChanges, ["stdin"], "a rotated token must not cause a re-join");
