@@ -5,7 +5,7 @@
 #
 # It finds (or builds, on first use) the tools with scripts/toolchain.sh unless AIOS_TOOLS_BIN is already
 # set, then exports what the engine needs to run with no network: a folder holding only the `pulumi` CLI
-# first on PATH (the language host sits next to the CLI it resolves to, where the engine looks for bundled
+# first on PATH (AIOS_PULUMI_ROOT/bin) (the language host sits next to the CLI it resolves to, where the engine looks for bundled
 # plugins), Node 22 from node_modules next, a PULUMI_HOME outside the clone (unless PULUMI_HOME is set),
 # and the switches that stop the CLI from calling home. Provider plugins found by toolchain.sh are
 # installed into PULUMI_HOME under the exact versions the npm SDKs ask for, so the engine takes them from
@@ -35,7 +35,9 @@ _aios_env() {
   export PULUMI_DISABLE_REGISTRY_RESOLVE=true
   export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
   export PULUMI_SKIP_CONFIRMATIONS=true
-  local cli=$cache/cli pulumi
+  # $cache/cli/bin holds only `pulumi`; with the Automation API use PulumiCommand.get({ root: $AIOS_PULUMI_ROOT }),
+  # which puts <root>/bin first on the engine's PATH.
+  local cli=$cache/cli/bin pulumi
   pulumi=$(readlink -f "$bin/pulumi")
   [[ -x "$(dirname "$pulumi")/pulumi-language-nodejs" ]] || {
     echo "pulumi-env: no pulumi-language-nodejs next to $pulumi (the engine looks for its language hosts there)" >&2
@@ -48,6 +50,7 @@ _aios_env() {
     *) PATH=$cli:$repo/node_modules/.bin:$PATH ;;
   esac
   export PATH
+  export AIOS_PULUMI_ROOT=${cli%/bin}
   mkdir -p "$PULUMI_HOME"
 
   # name version: the versions @pulumi/command and @pulumi/kubernetes in package.json ask the engine for.

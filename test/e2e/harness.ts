@@ -449,7 +449,8 @@ async function setup(): Promise<Suite> {
         // Any log file the engine or a plugin writes lands here, where the secrets audit reads it.
         TMPDIR: engineTmp,
     };
-    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
+    // The Automation API puts <root>/bin first on the engine's PATH: the folder with only the CLI in it.
+    const pulumiCommand = await PulumiCommand.get({ root: env.AIOS_PULUMI_ROOT, skipVersionCheck: true });
     suite = { started, tmp, projectDir, engineTmp, envVars, pulumiCommand };
     await resetWorld();
     return suite;

@@ -49,8 +49,8 @@ describe("toolchain: the Pulumi engine runs offline", function () {
     fs.mkdirSync(path.join(tmp, "state"));
     // Only the CLI on PATH, as scripts/pulumi-env.sh sets it: the engine takes the language host from beside
     // the CLI and the provider plugins from PULUMI_HOME, with no "using … from $PATH" warning.
-    const cli = path.join(tmp, "cli");
-    fs.mkdirSync(cli);
+    const cli = path.join(tmp, "cli", "bin");
+    fs.mkdirSync(cli, { recursive: true });
     fs.symlinkSync(fs.realpathSync(path.join(bin, "pulumi")), path.join(cli, "pulumi"));
     envVars = {
       PATH: [cli, path.join(repoRoot, "node_modules", ".bin"), process.env.PATH ?? ""].join(path.delimiter),
@@ -65,7 +65,8 @@ describe("toolchain: the Pulumi engine runs offline", function () {
       PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     };
     // PulumiCommand.get runs <root>/bin/pulumi and checks that its version is parseable and new enough.
-    pulumiCommand = await PulumiCommand.get({ root: path.dirname(bin) });
+    // It also puts <root>/bin first on the engine's PATH: the folder with only the CLI in it.
+    pulumiCommand = await PulumiCommand.get({ root: path.dirname(cli) });
   });
 
   after(function () {
