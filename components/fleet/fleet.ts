@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { kubernetesProvider } from "../labels/labels";
+import { OnboardingProvider, PROVIDER_PACKAGE } from "../provider/provider";
 import { parseStackConfig, ResolvedStackConfig } from "../config/stackConfig";
 import { OnboardedNode } from "../onboardedNode/onboardedNode";
 import { setOnboardingParallelism } from "../onboardedNode/slots";
@@ -50,15 +51,17 @@ export function readClusterStack(): ClusterStack {
 }
 
 /**
- * One OnboardedNode per configured machine, named after its node id. When any machine declares
- * labels or taints, they all share one kubernetes provider (`kubernetes`): a provider per node
- * would be a plugin process per node.
+ * One OnboardedNode per configured machine, named after its node id. They share one aios-onboarding
+ * provider (`aios-onboarding`) and, when any machine declares labels or taints, one kubernetes provider
+ * (`kubernetes`): a provider per node would be a plugin process per node.
  */
 export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNode> {
     const { config } = stack;
     setOnboardingParallelism(config.parallelism);
     const patchesNodes = config.machines.some((m) => Object.keys(m.labels ?? {}).length > 0 || (m.taints ?? []).length > 0);
     const kubernetes = patchesNodes ? kubernetesProvider("kubernetes", stack.kubeconfig, config.cluster.clusterId) : undefined;
+    // One provider plugin process for every machine of the stack.
+    const onboarding = new OnboardingProvider(PROVIDER_PACKAGE);
     const nodes: Record<string, OnboardedNode> = {};
     for (const m of config.machines) {
         nodes[m.nodeId] = new OnboardedNode(m.nodeId, {
@@ -78,7 +81,7 @@ export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNod
             nodeMetadata: m.nodeMetadata,
             forceRemove: m.forceRemove,
             timeouts: { ...config.timeouts, ...(m.timeouts ?? {}) },
-        }, kubernetes ? { providers: { kubernetes } } : undefined);
+        }, { providers: kubernetes ? { kubernetes, [PROVIDER_PACKAGE]: onboarding } : { [PROVIDER_PACKAGE]: onboarding } });
     }
     return nodes;
 }

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { buildInventory, NO_FACTS, NodeInventory } from "../machine/inventory";
-import { applicableChecks, CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
+import { CheckResult, CheckSettings, evaluatePrechecks, failureMessage } from "../prechecks/checks";
 import { currentObserver } from "../prechecks/observe";
-import { Precheck } from "../prechecks/precheck";
+import { Prechecks } from "../prechecks/prechecks";
+import { PRECHECKS_TYPE } from "../prechecks/prechecksResource";
+import { OnboardingProvider } from "../provider/provider";
 import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
 import { declaredLabelsPatch, kubernetesProvider, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
@@ -49,7 +51,8 @@ function settleQuietly(resource: pulumi.CustomResource): void {
 /**
  * OnboardedNode is a component that joins an existing machine to an AIOS Kubernetes cluster
  * and proves the AIOS Cluster Controller accepted it. Its children, in order:
- * `${name}-precheck-*` (read-only checks, evaluated at preview), `${name}-registration`
+ * `${name}-prechecks` (the table of read-only checks, evaluated at preview; a resource of the
+ * aios-onboarding provider plugin, through `opts.providers`, else its own `${name}-provider`), `${name}-registration`
  * (AIOS add_node), `${name}-join` (`kubeadm join` over SSH), `${name}-verify` (Node Ready and
  * labelled `nodeID` by the controller) and, when labels or taints are declared,
  * `${name}-labels` (a `kubernetes:core/v1:NodePatch`, through the kubernetes provider passed in
@@ -118,9 +121,9 @@ export class OnboardedNode extends pulumi.ComponentResource {
             }),
         );
         const results = pulumi.unsecret(observation.apply((obs) => evaluatePrechecks(checkSettings, obs)));
-        const prechecks = applicableChecks(checkSettings).map(
-            (check) => new Precheck(`${name}-precheck-${check}`, { check, result: results.apply((rs) => rs.find((r) => r.check === check)!) }, { parent: this }),
-        );
+        // Resources of the aios-onboarding provider plugin go through an explicit provider (see OnboardingProvider).
+        const onboardingProvider = this.getProvider(PRECHECKS_TYPE) ?? new OnboardingProvider(`${name}-provider`, { parent: this });
+        const prechecks = new Prechecks(`${name}-prechecks`, { nodeId: machine.nodeId, checks: results }, { parent: this, provider: onboardingProvider });
         const passed = results.apply((rs) => {
             const message = failureMessage(machine.nodeId, machine.host, rs);
             if (message) throw new PrecheckError(message, this);
@@ -163,7 +166,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: prechecks,
+                dependsOn: [prechecks],
                 additionalSecretOutputs: ["stdout", "stderr"],
                 deleteBeforeReplace: true,
                 customTimeouts: { create: `${timeouts.httpSeconds * 6 + 60}s`, delete: `${timeouts.httpSeconds * 6 + 60}s` },

@@ -14,19 +14,9 @@ export interface CheckResult {
     fix?: string;
 }
 
-export type PrecheckName =
-    | "node-id"
-    | "registry"
-    | "kubernetes"
-    | "ssh"
-    | "membership"
-    | "external-allowed"
-    | "static-ip"
-    | "ports"
-    | "vpn"
-    | "kubeadm"
-    | "join-command"
-    | "gpu-driver";
+/** Every precheck, in the order a machine's table lists them. */
+export const PRECHECK_NAMES = ["node-id", "registry", "kubernetes", "ssh", "membership", "external-allowed", "static-ip", "ports", "vpn", "kubeadm", "join-command", "gpu-driver"] as const;
+export type PrecheckName = (typeof PRECHECK_NAMES)[number];
 
 /** Everything the prechecks look at, gathered read-only at preview and update time. */
 export interface Observation {

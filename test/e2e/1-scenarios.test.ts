@@ -65,7 +65,7 @@ describe("acceptance scenarios (BRIEF.md)", function () {
 
     it("1. a fresh stack of 3 machines (one external, one with GPUs): preview lists them, up onboards all, Nodes Ready and labelled by the controller, outputs show them", async function () {
         main = await newStack("scenario1", mainSpec);
-        const preview = await main.preview();
+        const preview = await main.preview({ diff: true });
         ok(preview.ok, `preview failed:\n${excerpt(preview.text)}`);
         for (const id of ["worker-1", "worker-2", "worker-3"]) {
             for (const child of ["registration", "join", "verify"]) {
@@ -107,13 +107,21 @@ describe("acceptance scenarios (BRIEF.md)", function () {
         assert.equal(gpuEntry.gpus?.memory, 81920);
         assert.equal(reg.find((n) => n.id === "worker-1")!.gpus?.count, 0);
         // The external machine went through the external checks.
+        // Each machine's prechecks are one resource whose outputs are the table of checks.
         const res = await main.resources();
+        const table = (id: string) => {
+            const r = res.find((x) => x.urn.endsWith(`::${id}-prechecks`) && x.type === "aios-onboarding:index:Prechecks");
+            ok(r, `no ${id}-prechecks resource`);
+            return ((r.outputs as { checks?: { check: string; status: string; expected: string; observed: string }[] } | undefined)?.checks ?? []);
+        };
         for (const check of ["external-allowed", "static-ip"]) {
-            const r = res.find((x) => x.urn.endsWith(`::worker-1-precheck-${check}`));
-            ok(r, `no worker-1-precheck-${check} resource`);
-            assert.equal((r.outputs as { status?: string } | undefined)?.status, "passed", `worker-1-precheck-${check}: ${JSON.stringify(r.outputs)}`);
+            const row = table("worker-1").find((c) => c.check === check);
+            assert.equal(row?.status, "passed", `worker-1-prechecks ${check}: ${JSON.stringify(row)}`);
         }
-        ok(!res.some((x) => x.urn.endsWith("::worker-2-precheck-external-allowed")), "worker-2 is not external but has the external check");
+        ok(!table("worker-2").some((c) => c.check === "external-allowed"), "worker-2 is not external but has the external check");
+        ok(table("worker-3").every((c) => c.status === "passed" && c.expected && c.observed), `worker-3-prechecks: ${JSON.stringify(table("worker-3"))}`);
+        // The preview (--diff) listed each machine's prechecks with what they expected and found.
+        assertMentions(preview.text, [/worker-1-prechecks/, /check\s*: "static-ip"/, /expected\s*: "not a member of any cluster/, /observed\s*: "not joined to any cluster"/]);
 
         // Stack outputs.
         const onboarded = up.outputs.onboarded as { nodeId: string; nodeName: string; nodeID: string; kubeletVersion: string; addresses: string[] }[];

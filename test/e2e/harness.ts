@@ -433,6 +433,8 @@ async function setup(): Promise<Suite> {
     // files into the project dir, which is ours, not the clone.
     const project = load(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
     project.main = path.relative(projectDir, path.join(repoRoot, String(project.main ?? "program.ts")));
+    // The provider plugin from this checkout's bin/, as the repository's Pulumi.yaml points at it.
+    project.plugins = { providers: [{ name: "aios-onboarding", path: path.join(repoRoot, "bin") }] };
     fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), dump(project));
     const envVars: Record<string, string> = {
         PATH: env.PATH,
@@ -679,9 +681,9 @@ export class E2EStack {
         return result;
     }
 
-    preview(opts: { expectNoChanges?: boolean } = {}): Promise<RunResult> {
+    preview(opts: { expectNoChanges?: boolean; diff?: boolean } = {}): Promise<RunResult> {
         return this.capture("preview", async (onOutput, onEvent) => {
-            const r = await this.stack.preview({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, color: "never" });
+            const r = await this.stack.preview({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, diff: opts.diff, color: "never" });
             return { changes: r.changeSummary as Record<string, number> };
         });
     }

@@ -67,30 +67,33 @@ describe("OnboardedNode wiring", function () {
         );
     }
 
-    it("creates the precheck, registration, join and verify children named after the component", async () => {
+    it("creates the prechecks, registration, join and verify children named after the component, and its own provider", async () => {
         const node = build("worker-1");
         await unwrap(node.nodeName);
         const names = created.map((r) => `${r.type} ${r.name}`).sort();
         assert.deepEqual(names, [
             "aios-onboarding:index:OnboardedNode worker-1",
-            "aios-onboarding:index:Precheck worker-1-precheck-gpu-driver",
-            "aios-onboarding:index:Precheck worker-1-precheck-kubeadm",
-            "aios-onboarding:index:Precheck worker-1-precheck-kubernetes",
-            "aios-onboarding:index:Precheck worker-1-precheck-membership",
-            "aios-onboarding:index:Precheck worker-1-precheck-node-id",
-            "aios-onboarding:index:Precheck worker-1-precheck-ports",
-            "aios-onboarding:index:Precheck worker-1-precheck-registry",
-            "aios-onboarding:index:Precheck worker-1-precheck-ssh",
+            "aios-onboarding:index:Prechecks worker-1-prechecks",
             "command:local:Command worker-1-registration",
             "command:local:Command worker-1-verify",
             "command:remote:Command worker-1-join",
+            "pulumi:providers:aios-onboarding worker-1-provider",
         ]);
+        const prechecks = findCreated("aios-onboarding:index:Prechecks", "worker-1-prechecks")!;
+        const provider = options["worker-1-prechecks"].provider as pulumi.ProviderResource;
+        assert.equal((await unwrap(provider.urn)).split("::").pop(), "worker-1-provider", "the prechecks go through the component's own aios-onboarding provider");
+        const table = prechecks.inputs.checks as { check: string; expected: string; observed: string; status: string }[];
+        assert.deepEqual(
+            table.map((c) => c.check),
+            ["node-id", "registry", "kubernetes", "ssh", "membership", "ports", "kubeadm", "gpu-driver"],
+        );
+        assert.ok(table.every((c) => c.expected && c.observed && c.status === "passed"), JSON.stringify(table));
     });
 
     it("orders prechecks → registration → join → verification: each step starts after the one before finished", async () => {
         const events: string[] = [];
         mockHooks.beforeResource = async (a) => {
-            if (!a.name.startsWith("worker-2-") || a.name.includes("-precheck-")) return;
+            if (!a.name.startsWith("worker-2-") || a.name.endsWith("-provider")) return;
             events.push(`start ${a.name}`);
             await sleep(30);
             events.push(`done ${a.name}`);
@@ -102,6 +105,8 @@ describe("OnboardedNode wiring", function () {
             mockHooks.beforeResource = undefined;
         }
         assert.deepEqual(events, [
+            "start worker-2-prechecks",
+            "done worker-2-prechecks",
             "start worker-2-registration",
             "done worker-2-registration",
             "start worker-2-join",
@@ -109,10 +114,9 @@ describe("OnboardedNode wiring", function () {
             "start worker-2-verify",
             "done worker-2-verify",
         ]);
-        // Prechecks are components (no step): the registration names them with dependsOn.
         const deps = (options["worker-2-registration"].dependsOn ?? []) as pulumi.Resource[];
         const regDeps = await Promise.all(deps.map(async (r) => (await unwrap(r.urn)).split("::").pop()));
-        assert.ok(regDeps.length >= 7 && regDeps.every((n) => n!.startsWith("worker-2-precheck-")), `registration depends on ${regDeps}`);
+        assert.deepEqual(regDeps, ["worker-2-prechecks"]);
     });
 
     it("keeps the token and the SSH key secret and out of triggers and scripts", async () => {
@@ -169,10 +173,14 @@ describe("OnboardedNode wiring", function () {
             cluster: { clusterId: "aios-demo", registryUrl: "http://127.0.0.1:30101", gatewayUrl: "http://127.0.0.1:30600", vpn: { interface: "wg0", cidr: "10.8.0.0/24" }, kubeconfig: pulumi.secret("x") },
         });
         await unwrap(node.nodeName);
+        const checksOf = (name: string) => ((findCreated("aios-onboarding:index:Prechecks", name)?.inputs.checks ?? []) as { check: string }[]).map((c) => c.check);
         for (const check of ["external-allowed", "static-ip", "vpn"]) {
-            assert.ok(findCreated("aios-onboarding:index:Precheck", `edge-1-precheck-${check}`), `missing ${check}`);
+            assert.ok(checksOf("edge-1-prechecks").includes(check), `missing ${check}: ${checksOf("edge-1-prechecks")}`);
         }
-        assert.equal(findCreated("aios-onboarding:index:Precheck", "worker-1-precheck-vpn"), undefined);
+        build("plain-1");
+        for (let i = 0; i < 100 && checksOf("plain-1-prechecks").length === 0; i++) await sleep(10);
+        assert.ok(checksOf("plain-1-prechecks").includes("ports"));
+        assert.ok(!checksOf("plain-1-prechecks").includes("vpn"), "a machine without a VPN declared has a VPN check");
     });
 
     describe("declared labels and taints", () => {

@@ -1,0 +1,74 @@
+import { z } from "zod";
+import type * as provider from "@pulumi/pulumi/provider";
+import { ConfigError, problemsFromZod } from "../config/errors";
+import { PRECHECK_NAMES } from "./checks";
+
+/** The resource token of a machine's prechecks, served by the aios-onboarding provider plugin. */
+export const PRECHECKS_TYPE = "aios-onboarding:index:Prechecks";
+
+const checkResult = z
+    .object({
+        check: z.enum(PRECHECK_NAMES),
+        expected: z.string(),
+        observed: z.string(),
+        status: z.enum(["passed", "failed", "skipped"]),
+        fix: z.string().optional(),
+    })
+    .strict();
+
+/** What the program sends: the machine and the table of what each of its prechecks expected and found. */
+export const prechecksInputs = z.object({ nodeId: z.string().min(1), checks: z.array(checkResult).min(1) }).strict();
+export type PrechecksInputs = z.infer<typeof prechecksInputs>;
+
+/** Decodes inputs that crossed the process boundary; one error names every bad field and the fix. */
+export function decodePrechecks(urnName: string, value: unknown): PrechecksInputs {
+    const parsed = prechecksInputs.safeParse(value);
+    if (parsed.success) return parsed.data;
+    throw new ConfigError(
+        `prechecks resource ${urnName}`,
+        problemsFromZod(parsed.error, value, "", () => "this resource is written by OnboardedNode from its observations; use OnboardedNode instead of registering Prechecks by hand"),
+    );
+}
+
+const clean = (checks: PrechecksInputs["checks"]) => checks.every((c) => c.status !== "failed");
+const names = (checks: PrechecksInputs["checks"]) => checks.map((c) => c.check).join(",");
+
+/**
+ * Whether a machine's precheck table changed in a way worth an update. Observed text alone is not:
+ * once a machine has joined, the checks that guard a join see a different machine (the kubelet holds
+ * 10250, kubelet.conf exists) and report "skipped: already joined", and a port list or a version
+ * string may be worded anew. The table changes when a check fails, when a failed one passes again,
+ * or when the set of checks changes (e.g. the machine became external).
+ */
+export function prechecksChanged(olds: PrechecksInputs, news: PrechecksInputs): boolean {
+    return olds.nodeId !== news.nodeId || names(olds.checks) !== names(news.checks) || !clean(olds.checks) || !clean(news.checks);
+}
+
+/**
+ * The provider's side of a machine's prechecks. The checks themselves run in the program, at preview
+ * and at update, from read-only observations; this resource keeps their table in the state so that
+ * `pulumi preview --diff` shows what each check expected and found, and writes nothing when a
+ * machine stays as it was.
+ */
+export const prechecksHandler = {
+    check(urnName: string, news: unknown): provider.CheckResult {
+        return { inputs: decodePrechecks(urnName, news) };
+    },
+    diff(urnName: string, olds: unknown, news: unknown): provider.DiffResult {
+        const before = prechecksInputs.safeParse(olds);
+        // Stored state of another shape (an older version of this resource): write the new table.
+        if (!before.success) return { changes: true };
+        return { changes: prechecksChanged(before.data, decodePrechecks(urnName, news)) };
+    },
+    create(urnName: string, inputs: unknown): provider.CreateResult {
+        const table = decodePrechecks(urnName, inputs);
+        return { id: table.nodeId, outs: table };
+    },
+    update(urnName: string, news: unknown): provider.UpdateResult {
+        return { outs: decodePrechecks(urnName, news) };
+    },
+    /** Nothing outside the state to look at: the checks run in the program. */
+    read(urnName: string, id: string, props: unknown): provider.ReadResult {
+        return { id, props: decodePrechecks(urnName, props) };
+    },
+};

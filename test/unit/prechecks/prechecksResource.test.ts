@@ -1,0 +1,63 @@
+import { strict as assert } from "node:assert";
+import { decodePrechecks, prechecksChanged, prechecksHandler, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
+
+const beforeJoin: PrechecksInputs = {
+    nodeId: "worker-1",
+    checks: [
+        { check: "ssh", expected: "SSH to 10.0.0.5 with the pinned host key", observed: "root@m1 (root)", status: "passed" },
+        { check: "membership", expected: "not a member of any cluster", observed: "not joined to any cluster", status: "passed" },
+        { check: "ports", expected: "30000-32767/tcp+udp not in use", observed: "all free", status: "passed" },
+    ],
+};
+const afterJoin: PrechecksInputs = {
+    nodeId: "worker-1",
+    checks: [
+        beforeJoin.checks[0],
+        { check: "membership", expected: "not a member of any cluster", observed: "joined to aios-demo as worker-1", status: "passed" },
+        { check: "ports", expected: "30000-32767/tcp+udp not in use", observed: "skipped: already joined to cluster aios-demo as worker-1", status: "skipped" },
+    ],
+};
+const failing: PrechecksInputs = {
+    nodeId: "worker-1",
+    checks: [beforeJoin.checks[0], beforeJoin.checks[1], { check: "ports", expected: "30000-32767/tcp+udp not in use", observed: "found in use: 30080/tcp", status: "failed", fix: "stop the services" }],
+};
+
+describe("the Prechecks resource's provider side", () => {
+    it("keeps the table unchanged when a machine has joined and only what its checks saw is worded anew", () => {
+        assert.equal(prechecksChanged(beforeJoin, afterJoin), false);
+        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", beforeJoin, afterJoin), { changes: false });
+        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", afterJoin, afterJoin), { changes: false });
+    });
+
+    it("updates the table when a check fails, when a failed check passes again, or when the set of checks changes", () => {
+        assert.equal(prechecksChanged(afterJoin, failing), true);
+        assert.equal(prechecksChanged(failing, beforeJoin), true);
+        assert.equal(prechecksChanged(beforeJoin, { ...beforeJoin, checks: beforeJoin.checks.slice(0, 2) }), true);
+        assert.equal(prechecksChanged(beforeJoin, { ...beforeJoin, nodeId: "worker-9" }), true);
+    });
+
+    it("writes a new table over a stored state of another shape", () => {
+        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", { check: "ssh" }, beforeJoin), { changes: true });
+    });
+
+    it("creates with the node id as its id and the table as its outputs", () => {
+        assert.deepEqual(prechecksHandler.create("worker-1-prechecks", beforeJoin), { id: "worker-1", outs: beforeJoin });
+        assert.deepEqual(prechecksHandler.update("worker-1-prechecks", failing), { outs: failing });
+        assert.deepEqual(prechecksHandler.read("worker-1-prechecks", "worker-1", afterJoin), { id: "worker-1", props: afterJoin });
+    });
+
+    it("rejects inputs of the wrong shape in one error that names each field and the fix", () => {
+        assert.throws(
+            () => decodePrechecks("worker-1-prechecks", { nodeId: "", checks: [{ check: "telepathy", expected: "x", observed: "y", status: "maybe" }], extra: 1 }),
+            (e: Error) => {
+                assert.match(e.message, /^prechecks resource worker-1-prechecks: 4 problems/);
+                assert.match(e.message, /checks\[0\]\.check: "telepathy"/);
+                assert.match(e.message, /checks\[0\]\.status: "maybe"/);
+                assert.match(e.message, /nodeId/);
+                assert.match(e.message, /unknown key "extra"/);
+                assert.match(e.message, /fix: this resource is written by OnboardedNode/);
+                return true;
+            },
+        );
+    });
+});
