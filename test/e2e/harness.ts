@@ -171,9 +171,14 @@ export function samplePs(m: string, intervalSeconds = 0.05): { stop(): Promise<s
     return collectSamples(child);
 }
 
-/** The same on the host running Pulumi (the engine, the providers and the step runner). */
+/**
+ * The same on the host running Pulumi (the engine, the providers and the step runner), plus the environment
+ * of the aios-onboarding provider plugin's processes: the engine hands every plugin the stack's config in
+ * plaintext (PULUMI_CONFIG), which its wrapper must drop.
+ */
 export function samplePsHost(intervalSeconds = 0.1): { stop(): Promise<string[]> } {
-    const child = spawn("bash", ["-c", `while :; do ps -eo args; echo @@sample@@; sleep ${intervalSeconds}; done`], { stdio: ["ignore", "pipe", "ignore"] });
+    const plugin = "for p in $(pgrep -f 'provider/main[.](ts|js)'); do tr '\\0' ' ' </proc/$p/environ 2>/dev/null; echo; done";
+    const child = spawn("bash", ["-c", `while :; do ps -eo args; ${plugin}; echo @@sample@@; sleep ${intervalSeconds}; done`], { stdio: ["ignore", "pipe", "ignore"] });
     return collectSamples(child);
 }
 
