@@ -48,7 +48,6 @@ export const vpnSchema = z
     })
     .strict();
 
-export type VpnSettings = z.infer<typeof vpnSchema>;
 
 export const clusterSchema = z
     .object({
@@ -75,7 +74,6 @@ export const clusterSchema = z
         }
     });
 
-export type ClusterSettings = z.infer<typeof clusterSchema>;
 
 export const machineSchema = z
     .object({
@@ -95,9 +93,6 @@ export const machineSchema = z
         timeouts: timeoutsSchema.partial().optional(),
     })
     .strict();
-
-export type MachineSettings = z.infer<typeof machineSchema>;
-export type MachineInput = z.input<typeof machineSchema>;
 
 /** Fix texts, by field, for error messages. `{key}` is the config key prefix. */
 export const FIELD_FIXES: Record<string, string> = {

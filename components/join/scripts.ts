@@ -34,7 +34,7 @@ export interface JoinScriptParams {
  * Joins the machine with `kubeadm join --config <file> --node-name <id>` (kubeadm allows
  * --node-name next to --config). Idempotent: a machine already joined to this cluster under
  * this name exits 0; a machine joined elsewhere is refused. A failed attempt is counted in
- * the state directory so the next preview can tell a retry from a first join.
+ * the state directory, so the join's error says which attempt of this machine failed.
  */
 export function joinScript(p: JoinScriptParams): string {
     const marker = `{"clusterId":"${p.clusterId}","nodeId":"${p.nodeId}"`;

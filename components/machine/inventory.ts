@@ -78,6 +78,5 @@ export const NO_FACTS: MachineFacts = {
     linkSpeedsMbps: [],
     gpus: { kind: "absent" },
     kubelet: { kind: "unknown" },
-    failedAttempts: 0,
     hostname: "",
 };

@@ -26,7 +26,6 @@ sec speed; for d in /sys/class/net/*; do n=\${d##*/}; [ "$n" = lo ] && continue;
 sec gpus; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits 2>&1; echo "exit=$?"; else echo missing; fi
 sec kubelet; if [ "$SUDO" = none ]; then echo unknown; elif $SUDO test -e ${KUBELET_CONF}; then echo present; $SUDO sed -n 's/^ *server: *//p' ${KUBELET_CONF} | head -n 1; else echo absent; fi
 sec marker; if [ "$SUDO" != none ] && $SUDO test -r ${MARKER_FILE}; then $SUDO cat ${MARKER_FILE}; else echo absent; fi
-sec attempts; if [ "$SUDO" != none ] && $SUDO test -r ${STATE_DIR}/failed-attempts; then $SUDO cat ${STATE_DIR}/failed-attempts; else echo 0; fi
 sec hostname; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
 sec end
 `;
@@ -184,7 +183,6 @@ export interface MachineFacts {
     gpus: GpuProbe;
     kubelet: { kind: "absent" } | { kind: "present"; server?: string } | { kind: "unknown" };
     marker?: { clusterId?: string; nodeId?: string; endpoint?: string };
-    failedAttempts: number;
     hostname: string;
 }
 
@@ -242,7 +240,6 @@ export function parseProbeOutput(output: string): MachineFacts {
         gpus: parseNvidiaSmi(need("gpus")),
         kubelet,
         marker,
-        failedAttempts: Number((need("attempts")[0] ?? "0").trim()) || 0,
         hostname: (need("hostname")[0] ?? "").trim(),
     };
 }

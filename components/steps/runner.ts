@@ -10,8 +10,6 @@ import type { RegistrationInput } from "../registration/register";
 import type { VerifyInput } from "../verify/verify";
 import { redactSecrets } from "../aios/secrets";
 
-export type StepName = "register" | "register-refresh" | "verify" | "offboard" | "cleanup";
-
 function readStdin(): Promise<string> {
     return new Promise((resolve, reject) => {
         let data = "";

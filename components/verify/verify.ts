@@ -32,8 +32,6 @@ export interface VerifiedNode {
     kubeletVersion: string;
     addresses: { type: string; address: string }[];
     ready: boolean;
-    /** When the label was first seen (ms since the epoch), for label-latency measurements. */
-    observedAt: number;
 }
 
 /** The AIOS membership waiter gives up 300 s after the join command was issued (contract §4.3). */
@@ -160,7 +158,6 @@ function verifiedNode(nodeId: string, node: KubeNode | undefined): VerifiedNode 
         kubeletVersion: node?.status?.nodeInfo?.kubeletVersion ?? "",
         addresses: node?.status?.addresses ?? [],
         ready: !!node && nodeReady(node),
-        observedAt: Date.now(),
     };
 }
 

@@ -21,7 +21,6 @@ export function probeOutput(over: Partial<Record<string, string>> = {}): string 
         gpus: "missing",
         kubelet: "absent",
         marker: "absent",
-        attempts: "0",
         hostname: "worker-1",
         ...over,
     };
