@@ -2,7 +2,7 @@
 // against a plain parallel-SSH baseline doing the same work, plus preview cost, label latency and
 // peak memory. Prints one table and writes it to docs/benchmarks.md.
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, watch } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, Stack, EngineEvent } from "@pulumi/pulumi/automation";
@@ -73,8 +73,8 @@ async function sampleMemory<T>(during: () => Promise<T>): Promise<{ result: T; e
             const m = /^\s*(\d+)\s+(.*)$/.exec(line);
             if (!m) continue;
             const rss = Number(m[1]) / 1024;
-            // The engine with its plugins (language host, command provider).
-            if (/(^|\/)pulumi (up|preview|destroy)\b|pulumi-language-nodejs|pulumi-resource-command/.test(m[2])) e += rss;
+            // The engine with its plugins (language host, command provider, this package's provider).
+            if (/(^|\/)pulumi (up|preview|destroy)\b|pulumi-language-nodejs|pulumi-resource-|provider\/main\.(ts|js)/.test(m[2])) e += rss;
             if (m[2].includes("@pulumi/pulumi/cmd/run")) p += rss;
         }
         engine = Math.max(engine, e);
@@ -105,10 +105,36 @@ export async function stackFor(name: string, world: World, machines: WorldMachin
     return stack;
 }
 
-interface UpRun { seconds: number; labelLatencyMs: number[]; engineMiB: number; programMiB: number }
+interface UpRun { seconds: number; labelLatencyMs: number[]; engineMiB: number; programMiB: number; checkpointWrites: number }
+
+/**
+ * Counts the file backend's writes of a stack's checkpoint while `during` runs: each write replaces
+ * `<backend>/.pulumi/stacks/<project>/<stack>.json` by a rename (the engine writes a temporary file first).
+ */
+async function countCheckpointWrites<T>(backend: string, stackName: string, during: () => Promise<T>): Promise<{ result: T; writes: number }> {
+    let writes = 0;
+    const watcher = watch(join(backend, ".pulumi", "stacks", "aios-onboarding"), (event, file) => {
+        if (event === "rename" && file === `${stackName}.json`) writes++;
+    });
+    try {
+        const result = await during();
+        // inotify events of the last write may still be queued.
+        await new Promise((r) => setTimeout(r, 200));
+        return { result, writes };
+    } finally {
+        watcher.close();
+    }
+}
+
+/** Resources and bytes (compact JSON) per machine in a stack's state: everything but the stack and the providers. */
+async function statePerMachine(stack: Stack, n: number): Promise<{ resources: number; bytes: number }> {
+    const d = (await stack.exportStack()) as unknown as { deployment?: { resources?: { type: string }[] } };
+    const own = (d.deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+    return { resources: own.length / n, bytes: own.reduce((sum, r) => sum + JSON.stringify(r).length, 0) / n };
+}
 
 /** `pulumi up` as a user runs it (no --parallel: the stack's `parallelism` config bounds the machines). */
-async function timedUp(stack: Stack, world: World): Promise<UpRun> {
+async function timedUp(stack: Stack, world: World, backend: string): Promise<UpRun> {
     const verifiedAt = new Map<string, number>();
     const onEvent = (e: EngineEvent): void => {
         const urn = e.resOutputsEvent?.metadata.urn ?? "";
@@ -116,7 +142,10 @@ async function timedUp(stack: Stack, world: World): Promise<UpRun> {
         if (m && e.resOutputsEvent?.metadata.op === "create") verifiedAt.set(m[1], Date.now());
     };
     const t0 = Date.now();
-    const { engineMiB, programMiB } = await sampleMemory(() => stack.up({ onEvent }));
+    const {
+        result: { engineMiB, programMiB },
+        writes: checkpointWrites,
+    } = await countCheckpointWrites(backend, stack.name, () => sampleMemory(() => stack.up({ onEvent })));
     const seconds = (Date.now() - t0) / 1000;
     const state = (await (await fetch(`${world.aios.controlUrl}/_world/state`)).json()) as { waiters: { nodeId: string; labelledAt?: string | number }[] };
     const labelLatencyMs: number[] = [];
@@ -124,7 +153,7 @@ async function timedUp(stack: Stack, world: World): Promise<UpRun> {
         const done = verifiedAt.get(w.nodeId);
         if (done && w.labelledAt !== undefined) labelLatencyMs.push(done - new Date(w.labelledAt).getTime());
     }
-    return { seconds, labelLatencyMs, engineMiB, programMiB };
+    return { seconds, labelLatencyMs, engineMiB, programMiB, checkpointWrites };
 }
 
 /** The same work with no Pulumi: SSH probe, dry run + join-node, SSH join with the token on stdin, watch the label. */
@@ -175,6 +204,10 @@ export interface BenchRow {
     labelLatencyMs: number[];
     engineMiB: number;
     programMiB: number;
+    /** Of the `up` with parallelism N, per onboarded machine. */
+    resourcesPerMachine: number;
+    stateBytesPerMachine: number;
+    writesPerMachine: number[];
 }
 
 export async function runBench(opts: BenchOptions, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<{ rows: BenchRow[]; table: string }> {
@@ -187,7 +220,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
         if (world.machines.length < n) throw new Error(`the world has ${world.machines.length} machines, ${n} needed`);
         const machines = world.machines.slice(0, n);
         const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
-        const row: BenchRow = { n, upDefault: [], upN: [], baseline: [], previewFull: [], previewEmpty: [], labelLatencyMs: [], engineMiB: 0, programMiB: 0 };
+        const row: BenchRow = { n, upDefault: [], upN: [], baseline: [], previewFull: [], previewEmpty: [], labelLatencyMs: [], engineMiB: 0, programMiB: 0, resourcesPerMachine: 0, stateBytesPerMachine: 0, writesPerMachine: [] };
         const empty = await stackFor(`bench-empty-${n}`, world, [], backend);
         // Up once, so its previews compare like with like: an up-to-date stack, no changes.
         await empty.up();
@@ -195,12 +228,16 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
             for (const [label, parallelism, into] of [["default", undefined, row.upDefault], ["N", n, row.upN]] as const) {
                 await resetWorld(world, kube);
                 const stack = await stackFor(`bench-${n}-${label}-${r}`, world, machines, backend, parallelism);
-                const up = await timedUp(stack, world);
+                const up = await timedUp(stack, world, backend);
                 into.push(up.seconds);
                 row.labelLatencyMs.push(...up.labelLatencyMs);
                 row.engineMiB = Math.max(row.engineMiB, up.engineMiB);
                 row.programMiB = Math.max(row.programMiB, up.programMiB);
-                if (label === "N") row.previewFull.push(await timedPreview(stack));
+                if (label === "N") {
+                    row.writesPerMachine.push(up.checkpointWrites / n);
+                    ({ resources: row.resourcesPerMachine, bytes: row.stateBytesPerMachine } = await statePerMachine(stack, n));
+                    row.previewFull.push(await timedPreview(stack));
+                }
                 await stack.workspace.removeStack(stack.name, { force: true });
                 log(`bench: N=${n} up (parallelism ${parallelism ?? "default"}) ${up.seconds.toFixed(1)} s`);
             }
@@ -213,11 +250,11 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
         await empty.workspace.removeStack(empty.name, { force: true });
         rows.push(row);
     }
-    const header = `| N | up, parallelism default (4) (s) | up, parallelism N (s) | baseline (s) | up(N) / baseline | preview, N onboarded (s) | preview, empty (s) | preview ratio | label latency median / max (ms) | peak engine+plugins RSS (MiB) | peak program RSS (MiB) | program RSS per machine (MiB) |`;
-    const lines = [header, `|${"---|".repeat(12)}`];
+    const header = `| N | up, parallelism default (4) (s) | up, parallelism N (s) | baseline (s) | up(N) / baseline | preview, N onboarded (s) | preview, empty (s) | preview ratio | label latency median / max (ms) | peak engine+plugins RSS (MiB) | peak program RSS (MiB) | program RSS per machine (MiB) | resources per machine | state per machine (KB) | checkpoint writes per machine |`;
+    const lines = [header, `|${"---|".repeat(15)}`];
     for (const r of rows) {
         lines.push(
-            `| ${r.n} | ${f(median(r.upDefault))} (${spread(r.upDefault)}) | ${f(median(r.upN))} (${spread(r.upN)}) | ${f(median(r.baseline))} (${spread(r.baseline)}) | ${f(median(r.upN) / median(r.baseline), 2)} | ${f(median(r.previewFull))} (${spread(r.previewFull)}) | ${f(median(r.previewEmpty))} (${spread(r.previewEmpty)}) | ${f(median(r.previewFull) / median(r.previewEmpty), 2)} | ${f(median(r.labelLatencyMs), 0)} / ${f(Math.max(...r.labelLatencyMs), 0)} | ${f(r.engineMiB, 0)} | ${f(r.programMiB, 0)} | ${f(r.programMiB / r.n, 1)} |`,
+            `| ${r.n} | ${f(median(r.upDefault))} (${spread(r.upDefault)}) | ${f(median(r.upN))} (${spread(r.upN)}) | ${f(median(r.baseline))} (${spread(r.baseline)}) | ${f(median(r.upN) / median(r.baseline), 2)} | ${f(median(r.previewFull))} (${spread(r.previewFull)}) | ${f(median(r.previewEmpty))} (${spread(r.previewEmpty)}) | ${f(median(r.previewFull) / median(r.previewEmpty), 2)} | ${f(median(r.labelLatencyMs), 0)} / ${f(Math.max(...r.labelLatencyMs), 0)} | ${f(r.engineMiB, 0)} | ${f(r.programMiB, 0)} | ${f(r.programMiB / r.n, 1)} | ${f(r.resourcesPerMachine, 1)} | ${f(r.stateBytesPerMachine / 1024, 1)} | ${f(median(r.writesPerMachine), 1)} |`,
         );
     }
     const table = lines.join("\n");
@@ -228,7 +265,9 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
             `# Benchmarks\n\nMeasured ${new Date().toISOString()} on ${machine}, with \`npm run bench -- --sizes ${opts.sizes.join(",")} --repeats ${opts.repeats}\`.\n` +
                 `Each figure is the median of ${opts.repeats} run(s), the range in brackets. The baseline does the same work with no Pulumi: ` +
                 `probe, AIOS dry run + join-node, the same join script over SSH with the token on stdin, and a watch for the nodeID label.\n` +
-                `Label latency: from the AIOS controller stand-in setting the label to the engine reporting the verify resource done.\n\n${table}\n`,
+                `Label latency: from the AIOS controller stand-in setting the label to the engine reporting the verify resource done. ` +
+                `Per machine (from the up with parallelism N): the state's resources other than the stack and the providers, their compact JSON, ` +
+                `and the file backend's writes of the stack's checkpoint during the up, divided by N.\n\n${table}\n`,
         );
     }
     return { rows, table };
