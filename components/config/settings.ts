@@ -48,7 +48,6 @@ export const vpnSchema = z
     })
     .strict();
 
-
 export const clusterSchema = z
     .object({
         clusterId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, {
@@ -73,7 +72,6 @@ export const clusterSchema = z
             ctx.addIssue({ code: "custom", path: ["parserUrl"], message: 'is required when protocol is "parser"' });
         }
     });
-
 
 export const machineSchema = z
     .object({
