@@ -200,8 +200,9 @@ export class OnboardedNode extends pulumi.ComponentResource {
                     dialErrorLimit: 3,
                     perDialTimeout: timeouts.sshConnectSeconds,
                 },
+                // One script: with no `update`, pulumi-command runs `create` on an update, and the join is
+                // idempotent (a machine joined as this node exits 0). A second copy would double its state.
                 create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
-                update: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
                 delete: resetScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId }),
                 stdin: joinCommand,
                 triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],

@@ -127,9 +127,10 @@ describe("OnboardedNode wiring", function () {
         assert.match(String(secretValue(join.inputs.stdin)), /^kubeadm join /);
         assert.ok(isSecretInput(join.inputs.connection) || isSecretInput((join.inputs.connection as Record<string, unknown>).privateKey), "the SSH key must be secret");
         assert.deepEqual(join.inputs.triggers, ["aios-demo", "worker-3", "10.0.0.5", 22]);
-        for (const field of ["create", "update", "delete"]) {
+        for (const field of ["create", "delete"]) {
             assert.ok(!String(join.inputs[field]).includes(TOKEN), `${field} must not hold the token`);
         }
+        assert.equal(join.inputs.update, undefined, "one join script: pulumi-command runs create on an update");
         assert.match(String(join.inputs.create), /kubeadm join --config "\$CONFIG" --node-name "\$NODE_ID"/);
         assert.equal(join.inputs.addPreviousOutputInEnv, false);
         const reg = findCreated("command:local:Command", "worker-3-registration")!;
