@@ -5,8 +5,8 @@
 #
 # It finds (or builds, on first use) the tools with scripts/toolchain.sh unless AIOS_TOOLS_BIN is already
 # set, then exports what the engine needs to run with no network: a folder holding only the `pulumi` CLI
-# first on PATH (AIOS_PULUMI_ROOT/bin) (the language host sits next to the CLI it resolves to, where the engine looks for bundled
-# plugins), Node 22 from node_modules next, a PULUMI_HOME outside the clone (unless PULUMI_HOME is set),
+# first on PATH ($AIOS_PULUMI_ROOT/bin; the language host sits next to the CLI it resolves to, where the
+# engine looks for bundled plugins), Node 22 from node_modules next, a PULUMI_HOME outside the clone (unless PULUMI_HOME is set),
 # and the switches that stop the CLI from calling home. Provider plugins found by toolchain.sh are
 # installed into PULUMI_HOME under the exact versions the npm SDKs ask for, so the engine takes them from
 # there and prints no "using … from $PATH" warning. The backend (file://…) and PULUMI_CONFIG_PASSPHRASE

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type * as provider from "@pulumi/pulumi/provider";
+import type { ResourceHandler } from "../provider/handler";
 import { ConfigError, problemsFromZod } from "../config/errors";
 import { PRECHECK_NAMES } from "./checks";
 
@@ -38,9 +38,10 @@ const names = (checks: PrechecksInputs["checks"]) => checks.map((c) => c.check).
  * once a machine has joined, the checks that guard a join see a different machine (the kubelet holds
  * 10250, kubelet.conf exists) and report "skipped: already joined", and a port list or a version
  * string may be worded anew. The table changes when a check fails, when a failed one passes again,
- * or when the set of checks changes (e.g. the machine became external).
+ * or when the set of checks changes (e.g. the machine became external); an identical table never.
  */
 export function prechecksChanged(olds: PrechecksInputs, news: PrechecksInputs): boolean {
+    if (JSON.stringify(olds) === JSON.stringify(news)) return false;
     return olds.nodeId !== news.nodeId || names(olds.checks) !== names(news.checks) || !clean(olds.checks) || !clean(news.checks);
 }
 
@@ -50,25 +51,27 @@ export function prechecksChanged(olds: PrechecksInputs, news: PrechecksInputs): 
  * `pulumi preview --diff` shows what each check expected and found, and writes nothing when a
  * machine stays as it was.
  */
-export const prechecksHandler = {
-    check(urnName: string, news: unknown): provider.CheckResult {
+export const prechecksHandler: ResourceHandler = {
+    check(urnName, news) {
         return { inputs: decodePrechecks(urnName, news) };
     },
-    diff(urnName: string, olds: unknown, news: unknown): provider.DiffResult {
+    diff(urnName, olds, news) {
         const before = prechecksInputs.safeParse(olds);
         // Stored state of another shape (an older version of this resource): write the new table.
         if (!before.success) return { changes: true };
         return { changes: prechecksChanged(before.data, decodePrechecks(urnName, news)) };
     },
-    create(urnName: string, inputs: unknown): provider.CreateResult {
+    create(urnName, inputs) {
         const table = decodePrechecks(urnName, inputs);
         return { id: table.nodeId, outs: table };
     },
-    update(urnName: string, news: unknown): provider.UpdateResult {
+    update(urnName, news) {
         return { outs: decodePrechecks(urnName, news) };
     },
     /** Nothing outside the state to look at: the checks run in the program. */
-    read(urnName: string, id: string, props: unknown): provider.ReadResult {
+    read(urnName, id, props) {
         return { id, props: decodePrechecks(urnName, props) };
     },
+    /** A machine's prechecks own nothing outside the state. */
+    delete() {},
 };

@@ -27,6 +27,8 @@ describe("the Prechecks resource's provider side", () => {
         assert.equal(prechecksChanged(beforeJoin, afterJoin), false);
         assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", beforeJoin, afterJoin), { changes: false });
         assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", afterJoin, afterJoin), { changes: false });
+        // A machine that keeps failing the same way is not updated on every run either.
+        assert.equal(prechecksChanged(failing, failing), false);
     });
 
     it("updates the table when a check fails, when a failed check passes again, or when the set of checks changes", () => {

@@ -15,11 +15,11 @@ describe("the aios-onboarding provider plugin", () => {
         assert.deepEqual(await p.check(PRECHECKS_URN, {}, table), { inputs: table });
         assert.deepEqual(await p.create(PRECHECKS_URN, table), { id: "worker-1", outs: table });
         assert.deepEqual(await p.diff("worker-1", PRECHECKS_URN, table, table), { changes: false });
-        await p.delete("worker-1", PRECHECKS_URN);
+        await p.delete("worker-1", PRECHECKS_URN, table);
     });
 
     it("names a type it does not serve and says what to do", async () => {
         const p = new AiosOnboardingProvider("0.1.0");
-        await assert.rejects(p.create("urn:pulumi:dev::p::aios-onboarding:index:Teleport::x", {}), /no resource type aios-onboarding:index:Teleport .*install the plugin of the package's version/);
+        await assert.rejects(p.create("urn:pulumi:dev::p::aios-onboarding:index:Teleport::x", {}), /no resource type aios-onboarding:index:Teleport \(it serves aios-onboarding:index:Prechecks\).*install the plugin of the package's version/);
     });
 });
