@@ -1,5 +1,5 @@
 // One `pulumi up` of N machines of the local world, with the CPU time and peak memory of each kind of
-// process (engine, program, step runners, plugins, SSH, the world's own services), sampled from /proc.
+// process (engine, program, the aios-onboarding provider plugin, other plugins, SSH, the world's own services), sampled from /proc.
 //   npm run bench:profile -- N [parallelism]
 // Tells where an up's time goes before anyone optimises it (docs/benchmarks.md, "Where the time goes").
 import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
@@ -13,7 +13,7 @@ const CLASSES: [string, RegExp][] = [
     ["engine (pulumi CLI)", /(^|\/)pulumi (up|preview|destroy)/],
     ["language host", /pulumi-language-nodejs/],
     ["command plugin", /pulumi-resource-command/],
-    ["step runners (node)", /steps\/runner\.(js|ts)/],
+    ["provider plugin (node)", /provider\/main\.(js|ts)/],
     ["program (node)", /@pulumi\/pulumi\/cmd\/run/],
     ["ssh client (probes)", /^ssh /],
     ["sshd (machines)", /sshd/],

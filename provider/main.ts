@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as provider from "@pulumi/pulumi/provider";
 import { z } from "zod";
+import { EngineLog, onConfigure } from "./engine";
 import { AiosOnboardingProvider } from "./provider";
 
 /** The package's version, from the package.json above this file (provider/ in a checkout, dist/provider/ installed). */
@@ -17,7 +18,10 @@ function packageVersion(): string {
     throw new Error(`no package.json of aios-onboarding above ${__dirname}`);
 }
 
-provider.main(new AiosOnboardingProvider(packageVersion()), process.argv.slice(2)).catch((e: unknown) => {
+const args = process.argv.slice(2);
+const onboarding = new AiosOnboardingProvider(packageVersion(), new EngineLog(args[0]));
+onConfigure((config) => onboarding.configure(config));
+provider.main(onboarding, args).catch((e: unknown) => {
     process.stderr.write(`pulumi-resource-aios-onboarding: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
 });

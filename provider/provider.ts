@@ -1,6 +1,13 @@
 import type * as provider from "@pulumi/pulumi/provider";
+import { z } from "zod";
+import { redactSecrets } from "../components/aios/secrets";
+import { removeKubeconfigCopies } from "../components/kube/providerCopies";
 import { PRECHECKS_TYPE, prechecksHandler } from "../components/prechecks/prechecksResource";
-import type { ResourceHandler } from "../components/provider/handler";
+import type { OperationContext, ResourceHandler } from "../components/provider/handler";
+import { decodeProps } from "../components/provider/wire";
+import { REGISTRATION_TYPE, registrationHandler } from "../components/registration/registrationResource";
+import { VERIFICATION_TYPE, verificationHandler } from "../components/verify/verificationResource";
+import type { EngineLog } from "./engine";
 
 /** The type token and the name in a URN (`urn:pulumi:<stack>::<project>::<parent types$>type::<name>`). */
 export function urnParts(urn: string): { type: string; name: string } {
@@ -10,7 +17,11 @@ export function urnParts(urn: string): { type: string; name: string } {
     return { type: types[types.length - 1], name: parts.slice(3).join("::") };
 }
 
-const handlers: Record<string, ResourceHandler> = { [PRECHECKS_TYPE]: prechecksHandler };
+const handlers: Record<string, ResourceHandler> = {
+    [PRECHECKS_TYPE]: prechecksHandler,
+    [REGISTRATION_TYPE]: registrationHandler,
+    [VERIFICATION_TYPE]: verificationHandler,
+};
 
 function handlerOf(urn: string): { handler: ResourceHandler; name: string } {
     const { type, name } = urnParts(urn);
@@ -24,12 +35,62 @@ function handlerOf(urn: string): { handler: ResourceHandler; name: string } {
     return { handler, name };
 }
 
+/** The provider's configuration: OnboardingProvider's inputs. */
+const providerConfig = z.object({ kubeconfig: z.string().min(1).optional() });
+
+/** Struct values cannot be undefined: such keys are left out. */
+function withoutUndefined<T>(value: T): T {
+    if (Array.isArray(value)) return value.map(withoutUndefined) as T;
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, withoutUndefined(v)])) as T;
+    }
+    return value;
+}
+
+/** An operation's error as the user reads it: no token in it, whatever a service echoed. */
+async function reported<T>(op: Promise<T>): Promise<T> {
+    try {
+        return await op;
+    } catch (e) {
+        throw new Error(redactSecrets(e instanceof Error ? e.message : String(e)));
+    }
+}
+
 /**
  * The aios-onboarding resource provider: one long-lived process per engine phase serves every
- * resource of its types. Each operation goes to the handler of the resource's type token.
+ * resource of its types. Each operation goes to the handler of the resource's type token, with the
+ * stack's kubeconfig from the provider's configuration.
  */
 export class AiosOnboardingProvider implements provider.Provider {
-    constructor(readonly version: string) {}
+    private kubeconfig: string | undefined;
+
+    constructor(
+        readonly version: string,
+        private readonly log?: EngineLog,
+    ) {}
+
+    /** Takes the provider resource's inputs (see onConfigure). */
+    configure(args: unknown): void {
+        this.kubeconfig = decodeProps("the aios-onboarding provider's configuration", providerConfig, args).kubeconfig;
+        // The kubernetes provider of the same stack leaves plaintext copies of this kubeconfig behind.
+        if (this.kubeconfig) removeKubeconfigCopies(this.kubeconfig);
+    }
+
+    private context(urn: string, name: string): OperationContext {
+        const write = (message: string, ephemeral: boolean) => void this.log?.write(urn, redactSecrets(message), { ephemeral });
+        return {
+            name,
+            kubeconfig: () => {
+                if (!this.kubeconfig) {
+                    throw new Error(`${name}: the aios-onboarding provider has no kubeconfig; create OnboardingProvider with the cluster's kubeconfig (it is stored once, encrypted, in the provider's state)`);
+                }
+                removeKubeconfigCopies(this.kubeconfig);
+                return this.kubeconfig;
+            },
+            info: (m) => write(m, false),
+            progress: (m) => write(m, true),
+        };
+    }
 
     async check(urn: string, _olds: unknown, news: unknown): Promise<provider.CheckResult> {
         const { handler, name } = handlerOf(urn);
@@ -43,21 +104,24 @@ export class AiosOnboardingProvider implements provider.Provider {
 
     async create(urn: string, inputs: unknown): Promise<provider.CreateResult> {
         const { handler, name } = handlerOf(urn);
-        return handler.create(name, inputs);
+        const r = await reported(handler.create(this.context(urn, name), inputs));
+        return { ...r, outs: withoutUndefined(r.outs) };
     }
 
-    async update(_id: string, urn: string, _olds: unknown, news: unknown): Promise<provider.UpdateResult> {
+    async update(_id: string, urn: string, olds: unknown, news: unknown): Promise<provider.UpdateResult> {
         const { handler, name } = handlerOf(urn);
-        return handler.update(name, news);
+        const r = await reported(handler.update(this.context(urn, name), olds, news));
+        return { ...r, outs: withoutUndefined(r.outs) };
     }
 
     async read(id: string, urn: string, props: unknown): Promise<provider.ReadResult> {
         const { handler, name } = handlerOf(urn);
-        return handler.read(name, id, props);
+        const r = await reported(handler.read(this.context(urn, name), id, props));
+        return { ...r, props: withoutUndefined(r.props) };
     }
 
     async delete(_id: string, urn: string, props: unknown): Promise<void> {
         const { handler, name } = handlerOf(urn);
-        handler.delete(name, props);
+        await reported(handler.delete(this.context(urn, name), props));
     }
 }

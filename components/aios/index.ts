@@ -1,5 +1,5 @@
 // The AIOS client layer: plain async clients of the cluster registry, the parser and the
-// cluster-controller gateway (no Pulumi here; used at preview time and by the step runner).
+// cluster-controller gateway (no Pulumi here; used at preview time and by the provider plugin).
 export { AiosError, requestJson, safeUrl } from "./http";
 export type { AiosErrorFields, AiosErrorKind, AiosService, HttpOptions, JsonRequest, JsonResponse, RetryInfo } from "./http";
 export { clusterDocumentSchema, nodeDocumentSchema, nodeEntrySchema, parseClusterDocument, parseNodeDocument } from "./schemas";

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { MachineFacts } from "./probe";
 
 /**
@@ -22,6 +23,25 @@ export interface NodeInventory {
     tags: string[];
     nodeMetadata: Record<string, unknown>;
 }
+
+/** A NodeInventory as it crosses into the provider plugin. */
+export const nodeInventorySchema = z.object({
+    id: z.string().min(1),
+    gpus: z.object({
+        count: z.number().int().min(0),
+        memory: z.number().min(0),
+        gpus: z.array(z.object({ modelName: z.string(), memory: z.number().min(0) })),
+        modelNames: z.array(z.string()),
+        features: z.array(z.string()),
+    }),
+    vcpus: z.object({ count: z.number().int().min(0) }),
+    memory: z.number().min(0),
+    swap: z.number().min(0),
+    storage: z.object({ disks: z.number().int().min(0), size: z.number().min(0) }),
+    network: z.object({ interfaces: z.number().int().min(0), txBandwidth: z.number().min(0), rxBandwidth: z.number().min(0) }),
+    tags: z.array(z.string()),
+    nodeMetadata: z.record(z.string(), z.unknown()),
+}) satisfies z.ZodType<NodeInventory>;
 
 const MIB = 1024 * 1024;
 

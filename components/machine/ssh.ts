@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 
 /**
  * Read-only SSH from the Pulumi program (used at preview, where @pulumi/command cannot run
@@ -17,6 +18,16 @@ export interface SshTarget {
     privateKey: string;
     connectTimeoutSeconds: number;
 }
+
+/** An SshTarget as it crosses into the provider plugin (the key revealed from its secret). */
+export const sshTargetSchema = z.object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    user: z.string().min(1),
+    hostKey: z.string().min(1),
+    privateKey: z.string().min(1),
+    connectTimeoutSeconds: z.number().positive(),
+}) satisfies z.ZodType<SshTarget>;
 
 export type SshFailureKind = "host-key-mismatch" | "auth-failed" | "unreachable" | "timeout" | "ssh-error" | "missing-client";
 

@@ -4,9 +4,9 @@ import { parseKubeconfig } from "../kube/kubeconfig";
 import { runRemoteScript, SshTarget } from "../machine/ssh";
 
 /**
- * Offboarding, in the order the brief asks for: cordon and drain (verify's delete), then
- * deregister from AIOS (same step), then `kubeadm reset -f` on the machine (the join's
- * delete), then delete the Node object (the registration's delete).
+ * Offboarding, in the order the brief asks for: cordon and drain (the verification's delete), then
+ * deregister from AIOS (same step, `remove-node` once), then `kubeadm reset -f` on the machine (the
+ * join's delete), then delete the Node object (the registration's delete).
  */
 export interface DrainInput extends DeregistrationInput {
     kubeconfig: string;
@@ -68,16 +68,4 @@ async function drain(kube: KubeClient, nodeId: string, drainSeconds: number, log
         for (const pod of pods) await kube.evictPod(pod, 30);
         await new Promise((r) => setTimeout(r, 2000));
     }
-}
-
-export interface NodeCleanupInput extends DeregistrationInput {
-    kubeconfig: string;
-}
-
-/** Last step of offboarding: make sure AIOS forgot the node, then delete the Node object. */
-export async function cleanupNode(input: NodeCleanupInput, log: (msg: string) => void): Promise<void> {
-    log(await deregister(input));
-    const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
-    const deleted = await kube.deleteNode(input.nodeId);
-    log(deleted ? `deleted Node ${input.nodeId}` : `Node ${input.nodeId} was already gone`);
 }

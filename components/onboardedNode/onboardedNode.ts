@@ -9,8 +9,8 @@ import { OnboardingProvider } from "../provider/provider";
 import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
 import { declaredLabelsPatch, kubernetesProvider, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
-import { stepInterpreter } from "../steps/stepCommand";
-import type { VerifiedNode } from "../verify/verify";
+import { Registration } from "../registration/registration";
+import { Verification } from "../verify/verification";
 import type { OnboardedNodeArgs } from "./args";
 import { PrecheckError, StepSkippedError } from "./errors";
 import { parseNodeArgs } from "./settings";
@@ -122,7 +122,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
         const results = pulumi.unsecret(observation.apply((obs) => evaluatePrechecks(checkSettings, obs)));
         // Resources of the aios-onboarding provider plugin go through an explicit provider (see OnboardingProvider).
-        const onboardingProvider = this.getProvider(PRECHECKS_TYPE) ?? new OnboardingProvider(`${name}-provider`, { parent: this });
+        const onboardingProvider = this.getProvider(PRECHECKS_TYPE) ?? new OnboardingProvider(`${name}-provider`, { kubeconfig }, { parent: this });
         const prechecks = new Prechecks(`${name}-prechecks`, { nodeId: machine.nodeId, checks: results }, { parent: this, provider: onboardingProvider });
         const passed = results.apply((rs) => {
             const message = failureMessage(machine.nodeId, machine.host, rs);
@@ -135,59 +135,28 @@ export class OnboardedNode extends pulumi.ComponentResource {
         const inventory: pulumi.Output<NodeInventory> = slot.gate(
             pulumi.unsecret(pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts ?? NO_FACTS, machine.tags, machine.nodeMetadata))),
         );
-        const staticJoinCommand = observation.apply((obs) => obs.cluster?.clusterMetadata?.additionalInfo?.joinCommand ?? "");
-
         const aios = {
             protocol: cluster.protocol,
             clusterId: cluster.clusterId,
             registryUrl: cluster.registryUrl,
             gatewayUrl: cluster.gatewayUrl,
-            parserUrl: cluster.parserUrl,
-            nodeId: machine.nodeId,
             mode,
             customIp: cluster.customIp,
             httpTimeoutSeconds: timeouts.httpSeconds,
-        };
-        const interpreter = stepInterpreter();
-        const identity = [cluster.clusterId, machine.nodeId, cluster.protocol];
+        } as const;
+        const ssh = privateKey.apply(sshTarget);
 
         // 2. Registration with AIOS (runs the add_node policies); its delete is the last
-        //    offboarding step: make sure AIOS forgot the node and delete the Node object.
-        const registration = new command.local.Command(
+        //    offboarding step: drop any registry entry left and delete the Node object.
+        const registration = new Registration(
             `${name}-registration`,
-            {
-                interpreter,
-                create: "register",
-                update: "register-refresh",
-                delete: "cleanup",
-                stdin: pulumi.secret(pulumi.jsonStringify({ ...aios, node: inventory, kubeconfig, ssh: privateKey.apply(sshTarget) })),
-                triggers: identity,
-                logging: "stderr",
-            },
-            {
-                parent: this,
-                dependsOn: [prechecks],
-                additionalSecretOutputs: ["stdout", "stderr"],
-                deleteBeforeReplace: true,
-                customTimeouts: { create: `${timeouts.httpSeconds * 6 + 60}s`, delete: `${timeouts.httpSeconds * 6 + 60}s` },
-            },
-        );
-        const registered = registration.stdout.apply((out) => JSON.parse(out || "{}") as { registeredAt?: string; joinCommand?: string });
-        const registeredAt = orWhenStepFailed(
-            registered.apply((r) => r.registeredAt ?? new Date(0).toISOString()),
-            new Date(0).toISOString(),
+            { ...aios, parserUrl: cluster.parserUrl, node: inventory, ssh },
+            { parent: this, provider: onboardingProvider, dependsOn: [prechecks], deleteBeforeReplace: true },
         );
 
         // 3. The join. Its stdin (the join command, with the token) is secret and ignored
         //    after creation, so a rotated token never causes a re-join; only the machine's
-        //    identity is a trigger.
-        //    Ordered after the registration by that input (see orWhenStepFailed).
-        const joinCommand = pulumi.secret(
-            orWhenStepFailed(
-                pulumi.all([registration.id, cluster.protocol === "gateway" ? registered.apply((r) => r.joinCommand ?? "") : staticJoinCommand]).apply(([, c]) => c),
-                REGISTRATION_FAILED,
-            ),
-        );
+        //    identity is a trigger. Ordered after the registration by that input (see orWhenStepFailed).
         const join = new command.remote.Command(
             `${name}-join`,
             {
@@ -204,7 +173,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 // idempotent (a machine joined as this node exits 0). A second copy would double its state.
                 create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
                 delete: resetScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId }),
-                stdin: joinCommand,
+                stdin: pulumi.secret(orWhenStepFailed(registration.joinCommand, REGISTRATION_FAILED)),
                 triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],
                 addPreviousOutputInEnv: false,
                 logging: "stdoutAndStderr",
@@ -220,41 +189,23 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
 
         // 4. Verification; its delete is the first offboarding step: cordon, drain, deregister.
-        const verify = new command.local.Command(
+        const verify = new Verification(
             `${name}-verify`,
             {
-                interpreter,
-                create: "verify",
-                update: "verify",
-                delete: "offboard",
-                stdin: pulumi.secret(
-                    pulumi.jsonStringify({
-                        ...aios,
-                        kubeconfig,
-                        verifySeconds: timeouts.verifySeconds,
-                        drainSeconds: timeouts.drainSeconds,
-                        registeredAt,
-                        node: inventory,
-                        // Also what orders the verification after the join.
-                        joined: orWhenStepFailed(join.id.apply(() => true), false),
-                        forceRemove: machine.forceRemove,
-                        ssh: privateKey.apply(sshTarget),
-                    }),
-                ),
-                triggers: [...identity, orWhenStepFailed(registration.id, "")],
-                addPreviousOutputInEnv: false,
-                logging: "stderr",
+                ...aios,
+                verifySeconds: timeouts.verifySeconds,
+                drainSeconds: timeouts.drainSeconds,
+                forceRemove: machine.forceRemove,
+                node: inventory,
+                registeredAt: orWhenStepFailed(registration.registeredAt, new Date(0).toISOString()),
+                // Also what orders the verification after the join.
+                joinId: orWhenStepFailed(join.id, ""),
+                ssh,
             },
-            {
-                parent: this,
-                additionalSecretOutputs: ["stderr"],
-                deleteBeforeReplace: true,
-                customTimeouts: { create: `${timeouts.verifySeconds + 60}s`, update: `${timeouts.verifySeconds + 60}s`, delete: `${timeouts.drainSeconds + timeouts.httpSeconds * 6 + 120}s` },
-            },
+            { parent: this, provider: onboardingProvider, deleteBeforeReplace: true },
         );
         for (const step of [registration, join, verify]) settleQuietly(step);
-        slot.releaseWhen(verify.stdout);
-        const verified = verify.stdout.apply((out) => JSON.parse(out || "{}") as Partial<VerifiedNode>);
+        slot.releaseWhen(verify.id);
 
         // 5. Declared labels and taints: a NodePatch after verification (removed on delete), through
         //    the kubernetes provider passed down to this component, else one of its own.
@@ -271,10 +222,10 @@ export class OnboardedNode extends pulumi.ComponentResource {
             settleQuietly(patch);
         }
 
-        this.nodeName = verified.apply((v) => v.nodeName ?? machine.nodeId);
-        this.labels = verified.apply((v) => v.labels ?? {});
-        this.kubeletVersion = verified.apply((v) => v.kubeletVersion ?? "");
-        this.addresses = verified.apply((v) => v.addresses ?? []);
+        this.nodeName = verify.nodeName;
+        this.labels = verify.labels;
+        this.kubeletVersion = verify.kubeletVersion;
+        this.addresses = verify.addresses;
         this.prechecks = results;
         this.prechecksPassed = passed;
         // A machine whose step failed has nothing to record. The engine has already reported the

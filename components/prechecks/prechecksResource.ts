@@ -61,17 +61,17 @@ export const prechecksHandler: ResourceHandler = {
         if (!before.success) return { changes: true };
         return { changes: prechecksChanged(before.data, decodePrechecks(urnName, news)) };
     },
-    create(urnName, inputs) {
-        const table = decodePrechecks(urnName, inputs);
+    async create(ctx, inputs) {
+        const table = decodePrechecks(ctx.name, inputs);
         return { id: table.nodeId, outs: table };
     },
-    update(urnName, news) {
-        return { outs: decodePrechecks(urnName, news) };
+    async update(ctx, _olds, news) {
+        return { outs: decodePrechecks(ctx.name, news) };
     },
     /** Nothing outside the state to look at: the checks run in the program. */
-    read(urnName, id, props) {
-        return { id, props: decodePrechecks(urnName, props) };
+    async read(ctx, id, props) {
+        return { id, props: decodePrechecks(ctx.name, props) };
     },
     /** A machine's prechecks own nothing outside the state. */
-    delete() {},
+    async delete() {},
 };

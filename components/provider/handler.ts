@@ -1,14 +1,31 @@
 import type * as provider from "@pulumi/pulumi/provider";
 
 /**
+ * What one operation of the aios-onboarding provider plugin knows beyond its resource's properties:
+ * the stack's cluster credentials (the provider's configuration, stored once per stack) and the
+ * engine's log, where a resource's progress shows in `pulumi up`.
+ */
+export interface OperationContext {
+    /** The resource's name, for messages. */
+    readonly name: string;
+    /** The cluster's admin kubeconfig from the provider's configuration; throws a clear error when there is none. */
+    kubeconfig(): string;
+    /** A line in the resource's `pulumi up` output (kept under Diagnostics). */
+    info(message: string): void;
+    /** The resource's status line while it works (not kept). */
+    progress(message: string): void;
+}
+
+/**
  * What the aios-onboarding provider plugin (provider/) does for one resource type, one handler per type
- * token. `name` is the resource's name, for error messages; every input is decoded with zod first.
+ * token. `olds` are the resource's stored outputs (diff, update, read, delete: what the SDK's provider
+ * server hands over); every property is decoded with zod first.
  */
 export interface ResourceHandler {
-    check(name: string, news: unknown): provider.CheckResult;
-    diff(name: string, olds: unknown, news: unknown): provider.DiffResult;
-    create(name: string, inputs: unknown): provider.CreateResult;
-    update(name: string, news: unknown): provider.UpdateResult;
-    read(name: string, id: string, props: unknown): provider.ReadResult;
-    delete(name: string, props: unknown): void;
+    check(name: string, news: unknown): provider.CheckResult | Promise<provider.CheckResult>;
+    diff(name: string, olds: unknown, news: unknown): provider.DiffResult | Promise<provider.DiffResult>;
+    create(ctx: OperationContext, inputs: unknown): Promise<provider.CreateResult>;
+    update(ctx: OperationContext, olds: unknown, news: unknown): Promise<provider.UpdateResult>;
+    read(ctx: OperationContext, id: string, props: unknown): Promise<provider.ReadResult>;
+    delete(ctx: OperationContext, props: unknown): Promise<void>;
 }

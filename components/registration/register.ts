@@ -1,39 +1,48 @@
 import { AiosError, GatewayClient, ParserClient, RegistryClient } from "../aios";
-import type { NodeInventory } from "../machine/inventory";
+import { z } from "zod";
+import { nodeInventorySchema } from "../machine/inventory";
 import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
-import { runRemoteScript, type SshTarget } from "../machine/ssh";
+import { runRemoteScript, sshTargetSchema } from "../machine/ssh";
 import { joinedAsOurs } from "../prechecks/checks";
 
 /**
- * Registration with AIOS, run by the `${name}-registration` resource during `pulumi up`
- * (never at preview: it has side effects). Its delete (`deregister`) runs when the machine
- * leaves the stack, after the machine has been reset.
+ * Registration with AIOS, run by the `${name}-registration` resource's create during `pulumi up`
+ * (never at preview: it has side effects). Removal from AIOS is the verification's delete
+ * (`deregister`, the first offboarding step); the registration's delete only makes sure nothing
+ * is left behind (`forgetNode`).
  */
-export interface RegistrationInput {
-    protocol: "gateway" | "parser";
-    clusterId: string;
-    registryUrl: string;
-    gatewayUrl?: string;
-    parserUrl?: string;
-    /** Gateway join mode: local_network (default) or public (external machines). */
-    mode: "local_network" | "public";
-    customIp?: string;
-    httpTimeoutSeconds: number;
-    node: NodeInventory;
-    /**
-     * The machine, looked at when AIOS already lists the node: whether it is joined is decided at
-     * registration time, not carried in from the program (that would change this step's inputs once
-     * the machine has joined, and every later preview would show an update).
-     */
-    ssh: SshTarget;
-}
+/**
+ * What a registration is sent (decoded by the provider plugin). `ssh`, the machine (its key revealed),
+ * is looked at only when AIOS already lists the node: whether the machine is joined is decided at
+ * registration time, not carried in from the program (that would change the registration's inputs once
+ * the machine has joined, and every later preview would show an update).
+ */
+export const registrationInputs = z
+    .object({
+        protocol: z.enum(["gateway", "parser"]),
+        clusterId: z.string().min(1),
+        registryUrl: z.string().min(1),
+        gatewayUrl: z.string().min(1).optional(),
+        parserUrl: z.string().min(1).optional(),
+        /** Gateway join mode: local_network (default) or public (external machines). */
+        mode: z.enum(["local_network", "public"]),
+        customIp: z.string().min(1).optional(),
+        httpTimeoutSeconds: z.number().positive(),
+        node: nodeInventorySchema,
+        ssh: sshTargetSchema,
+    })
+    .strict();
+export type RegistrationInput = z.infer<typeof registrationInputs>;
 
 export interface RegistrationOutput {
     protocol: "gateway" | "parser";
     /** ISO time the join command was issued (gateway) or the node was registered (parser). */
     registeredAt: string;
-    /** Gateway only: the fresh join command. Secret. */
-    joinCommand?: string;
+    /**
+     * What the join runs. Secret. Gateway: the fresh one from `join-node`; parser: the cluster's static
+     * one from the registry; adopted: none (the machine is already joined).
+     */
+    joinCommand: string;
     /** The node was already known to AIOS and the machine already joined: nothing was sent. */
     adopted: boolean;
 }
@@ -50,11 +59,18 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
     // Neither the registry nor the membership server de-duplicate node entries
     // (contract §10.5): a machine that is joined and known is adopted, not registered again.
     if (known && (await joinedAsThisNode(input))) {
-        return { protocol: input.protocol, registeredAt: now, adopted: true };
+        return { protocol: input.protocol, registeredAt: now, joinCommand: "", adopted: true };
     }
     if (input.protocol === "parser") {
+        const joinCommand = cluster.clusterMetadata?.additionalInfo?.joinCommand;
+        if (!joinCommand) {
+            throw new Error(
+                `cluster ${input.clusterId} in the AIOS registry has no clusterMetadata.additionalInfo.joinCommand, which the parser protocol joins with; ` +
+                    "nothing was registered. Ask the cluster owner to set it, or use protocol: gateway",
+            );
+        }
         await new ParserClient(input.parserUrl!, http(input)).addNode(input.clusterId, input.node);
-        return { protocol: "parser", registeredAt: now, adopted: false };
+        return { protocol: "parser", registeredAt: now, joinCommand, adopted: false };
     }
     const gateway = new GatewayClient(input.gatewayUrl!, http(input));
     // The dry run is the only call that returns a policy's reason (contract §4.4, §5.4), so a
@@ -83,6 +99,16 @@ export interface DeregistrationInput {
     gatewayUrl?: string;
     nodeId: string;
     httpTimeoutSeconds: number;
+}
+
+/**
+ * The last offboarding step: drops any registry entry of the node still left (AIOS does not
+ * de-duplicate, and a failed earlier run may have left one). No `remove-node`: the verification's
+ * delete made that call once.
+ */
+export async function forgetNode(input: DeregistrationInput): Promise<string> {
+    const { removed } = await new RegistryClient(input.registryUrl, http(input)).removeNodeEntry(input.clusterId, input.nodeId);
+    return removed === 0 ? `the AIOS registry holds no entry for ${input.nodeId}` : `registry: removed ${removed} entr${removed === 1 ? "y" : "ies"} left for ${input.nodeId}`;
 }
 
 /**

@@ -1,9 +1,11 @@
+import { GatewayClient } from "../aios/gateway";
+import { RegistryClient } from "../aios/registry";
 import { KubeClient, KubeNode, nodeReady } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import type { NodeInventory } from "../machine/inventory";
 
 /**
- * Verification, run by the `${name}-verify` resource: waits until the Node exists, is Ready
+ * Verification, run by the `${name}-verify` resource's create and update: waits until the Node exists, is Ready
  * and carries `nodeID=<node id>`. It never writes that label: the AIOS Cluster Controller
  * must (contract §6.1), otherwise the check would prove nothing.
  */
@@ -20,8 +22,6 @@ export interface VerifyInput {
     customIp?: string;
     registeredAt: string;
     node: NodeInventory;
-    /** False when the join failed in this run: nothing to verify. */
-    joined?: boolean;
     /** The machine is being removed without contact: report the Node as it is, do not wait. */
     forceRemove?: boolean;
 }
@@ -70,14 +70,20 @@ function done(nodeId: string, node: KubeNode | undefined): boolean {
     return !!node && nodeReady(node) && node.metadata.labels?.nodeID === nodeId;
 }
 
-export async function verifyNode(input: VerifyInput, log: (msg: string) => void = () => undefined): Promise<VerifiedNode> {
-    if (input.joined === false) {
-        const aios =
-            input.protocol === "parser"
-                ? "it stays registered in the AIOS registry (addNode wrote its entry); the next `pulumi up` retries the join and keeps that one entry"
-                : "AIOS issued it a join command but wrote nothing to the registry; the next `pulumi up` retries the join";
-        throw new Error(`node ${input.nodeId} not verified: its join failed in this run (see the ${input.nodeId}-join error); ${aios}`);
-    }
+/** Why a machine whose join failed in this run is not verified, and what AIOS holds of it. */
+export function joinFailedError(nodeId: string, protocol: "gateway" | "parser"): Error {
+    const aios =
+        protocol === "parser"
+            ? "it stays registered in the AIOS registry (addNode wrote its entry); the next `pulumi up` retries the join and keeps that one entry"
+            : "AIOS issued it a join command but wrote nothing to the registry; the next `pulumi up` retries the join";
+    return new Error(`node ${nodeId} not verified: its join failed in this run (see the ${nodeId}-join error); ${aios}`);
+}
+
+/**
+ * `log` gets what the user should keep reading (a re-armed waiter, a lost registry entry); `progress`
+ * what the Node looks like while waiting.
+ */
+export async function verifyNode(input: VerifyInput, log: (msg: string) => void = () => undefined, progress: (msg: string) => void = () => undefined): Promise<VerifiedNode> {
     const kube = new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000);
     if (input.forceRemove) {
         // Setting forceRemove on an unreachable machine updates this step; its Node may be NotReady.
@@ -108,6 +114,7 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
     };
     const seen = (node: KubeNode | undefined): void => {
         last = node;
+        progress(`waiting for Ready and nodeID=${input.nodeId}: ${describeNodeState(input.nodeId, node)}`);
         maybeRearm();
     };
     const ok = await kube.watchNode(input.nodeId, deadline, (n) => done(input.nodeId, n), seen).finally(() => clearTimeout(timer));
@@ -130,7 +137,6 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
  * race in the same manner.
  */
 export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, graceMs = 10_000, pollMs = 500): Promise<void> {
-    const { RegistryClient } = await import("../aios/registry");
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const listed = async (): Promise<boolean> => ((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).some((e) => e.id === input.nodeId);
     const until = Date.now() + graceMs;
@@ -163,8 +169,6 @@ function verifiedNode(nodeId: string, node: KubeNode | undefined): VerifiedNode 
 
 async function rearm(input: VerifyInput, kube: KubeClient, log: (msg: string) => void): Promise<void> {
     try {
-        // Loaded only here: the AIOS clients pull in zod, a quarter second of start-up for every verify step.
-        const { GatewayClient } = await import("../aios/gateway");
         const gateway = new GatewayClient(input.gatewayUrl!, { timeoutMs: input.httpTimeoutSeconds * 1000 });
         const command = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
         // The call minted a bootstrap token nobody will use; AIOS never expires them (contract §4.3).

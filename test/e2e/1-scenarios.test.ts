@@ -3,7 +3,9 @@
 // the world itself: the API server's Nodes, the AIOS registry document and state, the machines' files.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import {
+    anotherCheckout,
     aios,
     assertMentions,
     assertOnboarded,
@@ -33,6 +35,7 @@ import {
     world,
     ok,
     PWNED,
+    repoRoot,
 } from "./harness";
 import type { KubeNode } from "../../components/kube/client";
 
@@ -186,6 +189,16 @@ describe("acceptance scenarios (BRIEF.md)", function () {
         } finally {
             await parser.remove();
         }
+    });
+
+    it("2b. the same stack previewed from another checkout (another folder, its own node_modules and Node binary) shows no changes; no resource holds a path of this machine", async function () {
+        ok(main, "scenario 1 did not create the stack");
+        const other = await anotherCheckout();
+        const there = await main.previewFrom(other, { expectNoChanges: true });
+        ok(there.ok, `preview --expect-no-changes from ${other.root} failed:\n${excerpt(there.text)}`);
+        assert.deepEqual(changedResources(there), []);
+        const state = JSON.stringify(await main.resources());
+        for (const local of [repoRoot, process.execPath, os.homedir()]) ok(!state.includes(local), `the state holds the machine-local path ${local}`);
     });
 
     it("declared labels and taints: a NodePatch after verification sets them, a config change changes only them, removing them removes them; nodeID and others' labels stay", async function () {

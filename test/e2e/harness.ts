@@ -172,7 +172,7 @@ export function samplePs(m: string, intervalSeconds = 0.05): { stop(): Promise<s
 }
 
 /**
- * The same on the host running Pulumi (the engine, the providers and the step runner), plus the environment
+ * The same on the host running Pulumi (the engine, the providers, the aios-onboarding provider plugin), plus the environment
  * of the aios-onboarding provider plugin's processes: the engine hands every plugin the stack's config in
  * plaintext (PULUMI_CONFIG), which its wrapper must drop.
  */
@@ -722,6 +722,18 @@ export class E2EStack {
         return r.stdout;
     }
 
+    /** `pulumi preview` of this stack from another checkout of the project (its stack config copied over). */
+    async previewFrom(checkout: OtherCheckout, opts: { expectNoChanges?: boolean } = {}): Promise<RunResult> {
+        const s = suiteInfo();
+        const configFile = `Pulumi.${this.name}.yaml`;
+        fs.copyFileSync(path.join(s.projectDir, configFile), path.join(checkout.projectDir, configFile));
+        const there = await LocalWorkspace.selectStack({ stackName: this.name, workDir: checkout.projectDir }, { pulumiCommand: s.pulumiCommand, envVars: checkout.envVars });
+        return this.capture("preview", async (onOutput, onEvent) => {
+            const r = await there.preview({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, diff: true, color: "never" });
+            return { changes: r.changeSummary as Record<string, number> };
+        });
+    }
+
     /** Resources in the state, by URN suffix (type and name). */
     async resources(): Promise<{ urn: string; type: string; outputs?: Record<string, unknown> }[]> {
         const d = (await this.stack.exportStack()) as unknown as { deployment?: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] } };
@@ -747,6 +759,38 @@ export function withoutSecretValues(v: unknown): unknown {
         return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecretValues(x)]));
     }
     return v;
+}
+
+/** A second checkout of the project: another folder, its own node_modules (so its own Node binary), its own project dir. */
+export interface OtherCheckout {
+    root: string;
+    projectDir: string;
+    envVars: Record<string, string>;
+}
+
+let otherCheckout: OtherCheckout | undefined;
+
+/**
+ * Copies the repository (working tree and node_modules, not .git or the world's state) into a folder with a
+ * space in its name, as a teammate's or a CI runner's checkout at another path, and makes a project dir for it
+ * whose Pulumi.yaml points at that copy's program and plugin, with that copy's node_modules/.bin on PATH.
+ */
+export async function anotherCheckout(): Promise<OtherCheckout> {
+    if (otherCheckout) return otherCheckout;
+    const s = suiteInfo();
+    const root = path.join(s.tmp, "second checkout", "aios-onboarding");
+    fs.mkdirSync(root, { recursive: true });
+    const copy = await run("bash", ["-c", 'tar -C "$1" --exclude=./.git --exclude=./.world -cf - . | tar -C "$2" -xf -', "copy", repoRoot, root], { timeoutMs: 10 * 60_000 });
+    assert.equal(copy.code, 0, `copying the checkout failed: ${copy.stderr}`);
+    const projectDir = path.join(s.tmp, "second checkout", "project");
+    fs.mkdirSync(projectDir, { recursive: true });
+    const project = load(fs.readFileSync(path.join(s.projectDir, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
+    project.main = path.relative(projectDir, path.join(root, "program.ts"));
+    for (const p of (project.plugins as { providers?: { path: string }[] } | undefined)?.providers ?? []) p.path = path.join(root, path.relative(repoRoot, p.path));
+    fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), dump(project));
+    const envVars = { ...s.envVars, PATH: s.envVars.PATH.split(path.join(repoRoot, "node_modules")).join(path.join(root, "node_modules")) };
+    otherCheckout = { root, projectDir, envVars };
+    return otherCheckout;
 }
 
 export function newStack(label: string, spec: StackSpec): Promise<E2EStack> {

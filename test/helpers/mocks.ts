@@ -42,13 +42,18 @@ export async function installMocks(): Promise<void> {
             newResource: async (a) => {
                 created.push(a);
                 await mockHooks.beforeResource?.(a);
-                // Commands echo their inputs; verify answers like the real step would.
+                // Resources echo their inputs; the registration and the verification answer like the provider would.
                 const state: Record<string, unknown> = { ...a.inputs };
-                if (a.type === "command:local:Command" && a.name.endsWith("-verify")) {
-                    state.stdout = JSON.stringify({ nodeName: a.name.replace(/-verify$/, ""), labels: { nodeID: a.name.replace(/-verify$/, "") }, kubeletVersion: "v1.36.3", addresses: [{ type: "InternalIP", address: "10.0.0.5" }], ready: true });
+                if (a.type === "aios-onboarding:index:Verification") {
+                    const nodeId = a.name.replace(/-verify$/, "");
+                    Object.assign(state, { nodeName: nodeId, labels: { nodeID: nodeId }, kubeletVersion: "v1.36.3", addresses: [{ type: "InternalIP", address: "10.0.0.5" }], ready: true });
                 }
-                if (a.type === "command:local:Command" && a.name.endsWith("-registration")) {
-                    state.stdout = JSON.stringify({ protocol: "gateway", registeredAt: "2026-11-24T00:00:00.000Z", joinCommand: "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:" + "a".repeat(64), adopted: false });
+                if (a.type === "aios-onboarding:index:Registration") {
+                    Object.assign(state, {
+                        registeredAt: "2026-11-24T00:00:00.000Z",
+                        joinCommand: "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:" + "a".repeat(64),
+                        adopted: false,
+                    });
                 }
                 return { id: `${a.name}-id`, state };
             },

@@ -74,8 +74,8 @@ describe("OnboardedNode wiring", function () {
         assert.deepEqual(names, [
             "aios-onboarding:index:OnboardedNode worker-1",
             "aios-onboarding:index:Prechecks worker-1-prechecks",
-            "command:local:Command worker-1-registration",
-            "command:local:Command worker-1-verify",
+            "aios-onboarding:index:Registration worker-1-registration",
+            "aios-onboarding:index:Verification worker-1-verify",
             "command:remote:Command worker-1-join",
             "pulumi:providers:aios-onboarding worker-1-provider",
         ]);
@@ -88,6 +88,11 @@ describe("OnboardedNode wiring", function () {
             ["node-id", "registry", "kubernetes", "ssh", "membership", "ports", "kubeadm", "gpu-driver"],
         );
         assert.ok(table.every((c) => c.expected && c.observed && c.status === "passed"), JSON.stringify(table));
+        for (const child of ["worker-1-registration", "worker-1-verify"]) assert.equal(options[child].provider, provider, `${child} goes through the same provider`);
+        const ownProvider = findCreated("pulumi:providers:aios-onboarding", "worker-1-provider")!;
+        assert.ok(isSecretInput(ownProvider.inputs.kubeconfig), "the provider holds the kubeconfig, secret");
+        const local = created.map((r) => JSON.stringify(r.inputs)).find((text) => text.includes(process.cwd()) || text.includes(process.execPath));
+        assert.equal(local, undefined, "no machine-local path in any resource's inputs");
     });
 
     it("orders prechecks → registration → join → verification: each step starts after the one before finished", async () => {
@@ -133,27 +138,29 @@ describe("OnboardedNode wiring", function () {
         assert.equal(join.inputs.update, undefined, "one join script: pulumi-command runs create on an update");
         assert.match(String(join.inputs.create), /kubeadm join --config "\$CONFIG" --node-name "\$NODE_ID"/);
         assert.equal(join.inputs.addPreviousOutputInEnv, false);
-        const reg = findCreated("command:local:Command", "worker-3-registration")!;
-        assert.ok(isSecretInput(reg.inputs.stdin), "registration stdin carries the kubeconfig and must be secret");
+        const reg = findCreated("aios-onboarding:index:Registration", "worker-3-registration")!;
         // The registration looks at the machine itself when AIOS already lists the node (adoption).
-        const regInput = JSON.parse(String(secretValue(reg.inputs.stdin))) as { ssh?: { host?: string; privateKey?: string }; machineJoined?: unknown };
-        assert.equal(regInput.ssh?.host, "10.0.0.5");
-        assert.ok(regInput.ssh?.privateKey, "the registration needs the SSH key to look at the machine");
-        assert.equal(regInput.machineJoined, undefined, "whether the machine is joined is decided at registration time, not carried in");
-        const verify = findCreated("command:local:Command", "worker-3-verify")!;
-        assert.ok(isSecretInput(verify.inputs.stdin), "verify stdin carries the kubeconfig and SSH key and must be secret");
+        assert.ok(isSecretInput(reg.inputs.ssh), "the registration's SSH target carries the key and must be secret");
+        const regSsh = secretValue(reg.inputs.ssh) as { host?: string; privateKey?: string };
+        assert.equal(regSsh.host, "10.0.0.5");
+        assert.ok(regSsh.privateKey, "the registration needs the SSH key to look at the machine");
+        assert.equal(reg.inputs.machineJoined, undefined, "whether the machine is joined is decided at registration time, not carried in");
+        const verify = findCreated("aios-onboarding:index:Verification", "worker-3-verify")!;
+        assert.ok(isSecretInput(verify.inputs.ssh), "the verification's SSH target must be secret");
+        for (const r of [reg, verify]) assert.ok(!JSON.stringify(r.inputs).includes("kubeconfig"), `${r.name} must not carry the kubeconfig (the provider holds it once)`);
+        assert.equal(verify.inputs.joinId, "worker-3-join-id", "the verification is ordered after the join by its id");
+        assert.equal(verify.inputs.registeredAt, "2026-11-24T00:00:00.000Z");
         assert.deepEqual(options["worker-3-join"].ignoreChanges, ["stdin"], "a rotated token must not cause a re-join");
         assert.deepEqual(options["worker-3-join"].additionalSecretOutputs, ["stdout", "stderr", "connection"]);
-        assert.deepEqual(options["worker-3-registration"].additionalSecretOutputs, ["stdout", "stderr"]);
+        assert.deepEqual(options["worker-3-registration"].additionalSecretOutputs, ["joinCommand"]);
         assert.equal(options["worker-3-join"].deleteBeforeReplace, true);
     });
 
-    it("offboards on delete: drain+deregister, then reset, then Node cleanup", async () => {
+    it("offboards on delete in reverse order: the verification (drain, deregister) depends on the join (reset), which depends on the registration (Node cleanup)", async () => {
         const node = build("worker-4");
         await unwrap(node.nodeName);
-        assert.equal(findCreated("command:local:Command", "worker-4-verify")!.inputs.delete, "offboard");
         assert.match(String(findCreated("command:remote:Command", "worker-4-join")!.inputs.delete), /kubeadm reset -f/);
-        assert.equal(findCreated("command:local:Command", "worker-4-registration")!.inputs.delete, "cleanup");
+        for (const child of ["worker-4-registration", "worker-4-join", "worker-4-verify"]) assert.equal(options[child].deleteBeforeReplace, true, child);
         assert.equal(options["worker-4-join"].retainOnDelete, false);
         const forced = build("worker-5", { forceRemove: true });
         await unwrap(forced.nodeName);
@@ -270,7 +277,7 @@ describe("OnboardedNode wiring", function () {
             return true;
         });
         await new Promise((r) => setTimeout(r, 50));
-        assert.equal(findCreated("command:local:Command", "worker-7-registration"), undefined, "no registration after a failed precheck");
+        assert.equal(findCreated("aios-onboarding:index:Registration", "worker-7-registration"), undefined, "no registration after a failed precheck");
         assert.equal(findCreated("command:remote:Command", "worker-7-join"), undefined);
     });
 
@@ -296,8 +303,7 @@ describe("OnboardedNode wiring", function () {
             mockHooks.failStep = (_type, name, inputs) => {
                 // The join of `failJoinOf` fails; a verify told that its join failed fails too, as
                 // the real step does (test/unit/verify).
-                const stdin = name.endsWith("-verify") ? (JSON.parse(String(secretValue(inputs.stdin))) as { joined?: boolean }) : {};
-                const failed = name === `${failJoinOf}-join` || stdin.joined === false;
+                const failed = name === `${failJoinOf}-join` || (name.endsWith("-verify") && inputs.joinId === "");
                 if (failed) inFlight.delete(name.replace(/-(join|verify)$/, ""));
                 return failed;
             };

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { recordingContext } from "../../helpers/operationContext";
 import { decodePrechecks, prechecksChanged, prechecksHandler, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
 
 const beforeJoin: PrechecksInputs = {
@@ -42,10 +43,11 @@ describe("the Prechecks resource's provider side", () => {
         assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", { check: "ssh" }, beforeJoin), { changes: true });
     });
 
-    it("creates with the node id as its id and the table as its outputs", () => {
-        assert.deepEqual(prechecksHandler.create("worker-1-prechecks", beforeJoin), { id: "worker-1", outs: beforeJoin });
-        assert.deepEqual(prechecksHandler.update("worker-1-prechecks", failing), { outs: failing });
-        assert.deepEqual(prechecksHandler.read("worker-1-prechecks", "worker-1", afterJoin), { id: "worker-1", props: afterJoin });
+    it("creates with the node id as its id and the table as its outputs", async () => {
+        const ctx = recordingContext("worker-1-prechecks");
+        assert.deepEqual(await prechecksHandler.create(ctx, beforeJoin), { id: "worker-1", outs: beforeJoin });
+        assert.deepEqual(await prechecksHandler.update(ctx, beforeJoin, failing), { outs: failing });
+        assert.deepEqual(await prechecksHandler.read(ctx, "worker-1", afterJoin), { id: "worker-1", props: afterJoin });
     });
 
     it("rejects inputs of the wrong shape in one error that names each field and the fix", () => {

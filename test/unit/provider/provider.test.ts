@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { AiosOnboardingProvider, urnParts } from "../../../provider/provider";
+import { secret } from "../../../components/provider/wire";
 
 const PRECHECKS_URN = "urn:pulumi:dev::aios-onboarding::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Prechecks::worker-1-prechecks";
 
@@ -20,6 +21,23 @@ describe("the aios-onboarding provider plugin", () => {
 
     it("names a type it does not serve and says what to do", async () => {
         const p = new AiosOnboardingProvider("0.1.0");
-        await assert.rejects(p.create("urn:pulumi:dev::p::aios-onboarding:index:Teleport::x", {}), /no resource type aios-onboarding:index:Teleport \(it serves aios-onboarding:index:Prechecks\).*install the plugin of the package's version/);
+        await assert.rejects(p.create("urn:pulumi:dev::p::aios-onboarding:index:Teleport::x", {}), /no resource type aios-onboarding:index:Teleport \(it serves aios-onboarding:index:Prechecks, aios-onboarding:index:Registration, aios-onboarding:index:Verification\).*install the plugin of the package's version/);
+    });
+
+    it("gives operations the kubeconfig of its configuration, and names the fix when it has none", async () => {
+        const p = new AiosOnboardingProvider("0.1.0");
+        const urn = "urn:pulumi:dev::p::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Registration::worker-1-registration";
+        const stored = { protocol: "parser", clusterId: "c", nodeId: "worker-1", registryUrl: "http://127.0.0.1:9", httpTimeoutSeconds: 1, registeredAt: "t", joinCommand: secret(""), adopted: false };
+        await assert.rejects(p.delete("c/worker-1", urn, stored), /worker-1-registration: the aios-onboarding provider has no kubeconfig; create OnboardingProvider with the cluster's kubeconfig/);
+        p.configure({ kubeconfig: secret("not: [a kubeconfig") });
+        // With a kubeconfig, the delete goes on to the registry (nothing listens on port 9).
+        await assert.rejects(p.delete("c/worker-1", urn, stored), (e: Error) => !/no kubeconfig/.test(e.message));
+        assert.throws(() => p.configure({ kubeconfig: 5 }), /the aios-onboarding provider's configuration: 1 problem/);
+    });
+
+    it("reports an operation's error without the tokens a service echoed", async () => {
+        const p = new AiosOnboardingProvider("0.1.0");
+        const urn = "urn:pulumi:dev::p::aios-onboarding:index:Prechecks::x";
+        await assert.rejects(p.create(urn, { nodeId: "worker-1", checks: [{ check: "abcdef.0123456789abcdef", expected: "", observed: "", status: "passed" }] }), (e: Error) => !e.message.includes("0123456789abcdef") && /<redacted-token>/.test(e.message));
     });
 });

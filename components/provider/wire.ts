@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { ConfigError, problemsFromZod } from "../config/errors";
+
+/**
+ * How values cross the engine–provider boundary (the gRPC Struct the SDK's provider server hands us):
+ * a secret is an object with the secret signature and its value; a value not known yet (at preview)
+ * is a fixed string. See sdk/go/common/resource/properties.go.
+ */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const secretWire = z.object({ [SECRET_SIG_KEY]: z.literal(SECRET_SIG), value: z.unknown() });
+
+/** The plain value of `value`, every secret wrapper removed, at any depth. */
+export function reveal(value: unknown): unknown {
+    const secret = secretWire.safeParse(value);
+    if (secret.success) return reveal(secret.data.value);
+    if (Array.isArray(value)) return value.map(reveal);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+    return value;
+}
+
+/** `value` as a secret output: the engine keeps it encrypted in the state and the program sees a secret. */
+export function secret<T>(value: T): { [SECRET_SIG_KEY]: string; value: T } {
+    return { [SECRET_SIG_KEY]: SECRET_SIG, value };
+}
+
+/** Whether `value` holds a value that is not known yet (only at preview). */
+export function hasUnknowns(value: unknown): boolean {
+    if (value === UNKNOWN) return true;
+    if (Array.isArray(value)) return value.some(hasUnknowns);
+    if (value !== null && typeof value === "object") return Object.values(value).some(hasUnknowns);
+    return false;
+}
+
+/** `value` with every secret's value replaced, for an error message that must not echo one. */
+function masked(value: unknown): unknown {
+    if (secretWire.safeParse(value).success) return "[secret]";
+    if (Array.isArray(value)) return value.map(masked);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v)]));
+    return value;
+}
+
+const BY_HAND = "this resource is written by OnboardedNode; use OnboardedNode instead of registering it by hand";
+
+/**
+ * Decodes a resource's properties that crossed the process boundary with `schema`, secrets revealed.
+ * One ConfigError names every bad field, what was found (never a secret's value) and the fix.
+ * `preview`: fields not known yet pass (the program has not computed them; create checks them again).
+ */
+export function decodeProps<S extends z.ZodObject>(what: string, schema: S, value: unknown, opts: { preview?: boolean } = {}): z.infer<S> {
+    const plain = reveal(value);
+    let s: z.ZodObject = schema;
+    if (opts.preview && plain !== null && typeof plain === "object") {
+        const unknownKeys = Object.entries(plain).filter(([, v]) => hasUnknowns(v)).map(([k]) => k);
+        s = schema.extend(Object.fromEntries(unknownKeys.map((k) => [k, z.unknown()])));
+    }
+    const parsed = s.safeParse(plain);
+    if (parsed.success) return parsed.data as z.infer<S>;
+    throw new ConfigError(what, problemsFromZod(parsed.error, masked(value), "", () => BY_HAND));
+}

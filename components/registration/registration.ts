@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeInventory } from "../machine/inventory";
+import type { SshTarget } from "../machine/ssh";
+import { REGISTRATION_TYPE } from "./registrationResource";
+
+export interface RegistrationArgs {
+    /** `gateway` (join-node mints a join command) or `parser` (addNode, the cluster's static join command). */
+    protocol: "gateway" | "parser";
+    /** The AIOS cluster id. */
+    clusterId: string;
+    /** The AIOS cluster registry's base URL. */
+    registryUrl: string;
+    /** The membership gateway's base URL (gateway protocol). */
+    gatewayUrl?: string;
+    /** The cluster parser's base URL (parser protocol). */
+    parserUrl?: string;
+    /** Gateway join mode: `local_network`, or `public` for external machines. */
+    mode: "local_network" | "public";
+    /** Gateway: the address AIOS puts in the join command instead of its own. Default: none. */
+    customIp?: string;
+    /** Each AIOS HTTP call's timeout. */
+    httpTimeoutSeconds: number;
+    /** The node document sent to AIOS; it waits for the machine's prechecks and its onboarding slot. */
+    node: pulumi.Input<NodeInventory>;
+    /** The machine over SSH (its key secret), looked at when AIOS already lists the node. */
+    ssh: pulumi.Input<SshTarget>;
+}
+
+/**
+ * A machine's registration with AIOS, a resource of the aios-onboarding provider plugin (see
+ * registrationHandler). `joinCommand` (secret) is what the machine's join runs.
+ */
+export class Registration extends pulumi.CustomResource {
+    declare public readonly registeredAt: pulumi.Output<string>;
+    declare public readonly joinCommand: pulumi.Output<string>;
+    declare public readonly adopted: pulumi.Output<boolean>;
+
+    constructor(name: string, args: RegistrationArgs, opts: pulumi.CustomResourceOptions) {
+        super(REGISTRATION_TYPE, name, { ...args, registeredAt: undefined, joinCommand: undefined, adopted: undefined }, { ...opts, additionalSecretOutputs: ["joinCommand"] });
+    }
+}

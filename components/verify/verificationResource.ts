@@ -1,0 +1,142 @@
+import { z } from "zod";
+import type { OperationContext, ResourceHandler } from "../provider/handler";
+import { decodeProps, reveal, secret } from "../provider/wire";
+import { nodeInventorySchema } from "../machine/inventory";
+import { sshTargetSchema } from "../machine/ssh";
+import { drainAndDeregister } from "../offboard/offboard";
+import { joinFailedError, verifyNode } from "./verify";
+
+/** The resource token of a machine's verification, served by the aios-onboarding provider plugin. */
+export const VERIFICATION_TYPE = "aios-onboarding:index:Verification";
+
+const protocol = z.enum(["gateway", "parser"]);
+
+/** What the program sends. `registeredAt` and `joinId` come from the registration and the join: they order the verification after both. */
+export const verificationInputs = z
+    .object({
+        protocol,
+        clusterId: z.string().min(1),
+        registryUrl: z.string().min(1),
+        gatewayUrl: z.string().min(1).optional(),
+        mode: z.enum(["local_network", "public"]),
+        customIp: z.string().min(1).optional(),
+        httpTimeoutSeconds: z.number().positive(),
+        verifySeconds: z.number().positive(),
+        drainSeconds: z.number().positive(),
+        forceRemove: z.boolean(),
+        node: nodeInventorySchema,
+        registeredAt: z.string().min(1),
+        /** The join resource's id; empty when the join failed in this run. */
+        joinId: z.string(),
+        ssh: sshTargetSchema,
+    })
+    .strict();
+export type VerificationInputs = z.infer<typeof verificationInputs>;
+
+const observed = {
+    nodeName: z.string(),
+    labels: z.record(z.string(), z.string()),
+    kubeletVersion: z.string(),
+    addresses: z.array(z.object({ type: z.string(), address: z.string() })),
+    ready: z.boolean(),
+};
+
+/** What the state keeps: the Node as verified, and what the offboarding (the delete) and a later diff need. */
+export const verificationOutputs = z.object({
+    ...observed,
+    protocol,
+    clusterId: z.string(),
+    nodeId: z.string(),
+    registryUrl: z.string(),
+    gatewayUrl: z.string().optional(),
+    httpTimeoutSeconds: z.number(),
+    drainSeconds: z.number(),
+    forceRemove: z.boolean(),
+    registeredAt: z.string(),
+    joinId: z.string(),
+    ssh: sshTargetSchema,
+});
+export type VerificationOutputs = z.infer<typeof verificationOutputs>;
+
+const decodeInputs = (name: string, value: unknown, preview = false) => decodeProps(`verification ${name}`, verificationInputs, value, { preview });
+const decodeOutputs = (name: string, value: unknown) => decodeProps(`stored verification ${name}`, verificationOutputs, value);
+
+const IDENTITY = ["protocol", "clusterId", "nodeId"] as const;
+/** Changes that mean another registration or join happened: the Node is verified again. */
+const REVERIFY = ["registeredAt", "joinId", "forceRemove"] as const;
+const KEPT = [...IDENTITY, ...REVERIFY, "registryUrl", "gatewayUrl", "httpTimeoutSeconds", "drainSeconds", "ssh"] as const;
+type Kept = (typeof KEPT)[number];
+
+function kept(i: Partial<VerificationInputs>): Partial<Record<Kept, unknown>> {
+    return {
+        protocol: i.protocol,
+        clusterId: i.clusterId,
+        nodeId: i.node?.id,
+        registeredAt: i.registeredAt,
+        joinId: i.joinId,
+        forceRemove: i.forceRemove,
+        registryUrl: i.registryUrl,
+        gatewayUrl: i.gatewayUrl,
+        httpTimeoutSeconds: i.httpTimeoutSeconds,
+        drainSeconds: i.drainSeconds,
+        ssh: i.ssh,
+    };
+}
+
+function changedKeys(before: VerificationOutputs, news: Partial<VerificationInputs>): Kept[] {
+    const now = kept(news);
+    const old = kept({ ...before, node: { id: before.nodeId } as VerificationInputs["node"] });
+    // A key absent from `news` is not a change; one not known yet (at preview) is one, since what it
+    // depends on is about to change.
+    return KEPT.filter((k) => k in now && now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(old[k]));
+}
+
+async function verify(ctx: OperationContext, i: VerificationInputs) {
+    if (i.joinId === "") throw joinFailedError(i.node.id, i.protocol);
+    const node = await verifyNode(
+        { ...i, kubeconfig: ctx.kubeconfig(), nodeId: i.node.id },
+        (m) => ctx.info(m),
+        (m) => ctx.progress(m),
+    );
+    const stored = kept(i) as Record<Kept, unknown>;
+    return { ...node, ...stored, ssh: secret(i.ssh) };
+}
+
+/**
+ * The provider's side of a machine's verification. Create waits until the Node exists, is Ready and
+ * carries `nodeID=<node id>` set by the AIOS Cluster Controller (progress on the resource's status
+ * line). Delete is the first offboarding step: cordon, drain and `remove-node` (once).
+ */
+export const verificationHandler: ResourceHandler = {
+    check(name, news) {
+        decodeInputs(name, news, true);
+        return { inputs: news as Record<string, unknown> };
+    },
+    diff(name, olds, news) {
+        const before = verificationOutputs.safeParse(reveal(olds));
+        // Stored state this version cannot read: never a replacement (that would offboard the machine); the
+        // update then fails naming what it could not read.
+        if (!before.success) return { changes: true };
+        const changed = changedKeys(before.data, decodeInputs(name, news, true));
+        const replaces = changed.filter((k) => (IDENTITY as readonly string[]).includes(k));
+        return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+    },
+    async create(ctx, props) {
+        const i = decodeInputs(ctx.name, props);
+        return { id: `${i.clusterId}/${i.node.id}`, outs: await verify(ctx, i) };
+    },
+    async update(ctx, olds, news) {
+        const before = decodeOutputs(ctx.name, olds);
+        const i = decodeInputs(ctx.name, news);
+        if (changedKeys(before, i).some((k) => (REVERIFY as readonly string[]).includes(k))) return { outs: await verify(ctx, i) };
+        return { outs: { ...before, ...kept(i), ssh: secret(i.ssh) } };
+    },
+    async read(ctx, id, props) {
+        const before = decodeOutputs(ctx.name, props);
+        return { id, props: { ...before, ssh: secret(before.ssh) } };
+    },
+    async delete(ctx, props) {
+        const v = decodeOutputs(ctx.name, props);
+        await drainAndDeregister({ ...v, kubeconfig: ctx.kubeconfig() }, (m) => ctx.info(m));
+    },
+};

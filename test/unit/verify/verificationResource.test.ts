@@ -1,0 +1,66 @@
+import { strict as assert } from "node:assert";
+import { verificationHandler, type VerificationInputs } from "../../../components/verify/verificationResource";
+import { secret, UNKNOWN } from "../../../components/provider/wire";
+import { sampleInventory, sampleSsh } from "../../helpers/inventory";
+import { recordingContext } from "../../helpers/operationContext";
+
+const ssh = sampleSsh;
+const node = sampleInventory;
+const inputs = (over: Partial<VerificationInputs> = {}) => ({
+    protocol: "gateway",
+    clusterId: "aios-demo",
+    registryUrl: "http://127.0.0.1:30101",
+    gatewayUrl: "http://127.0.0.1:30600",
+    mode: "local_network",
+    httpTimeoutSeconds: 5,
+    verifySeconds: 60,
+    drainSeconds: 60,
+    forceRemove: false,
+    node,
+    registeredAt: "2026-12-02T00:00:00.000Z",
+    joinId: "join-1",
+    ...over,
+    ssh: secret(over.ssh ?? ssh),
+});
+const verified = { nodeName: "worker-1", labels: { nodeID: "worker-1" }, kubeletVersion: "v1.36.3", addresses: [], ready: true };
+const stored = {
+    ...verified,
+    protocol: "gateway",
+    clusterId: "aios-demo",
+    nodeId: "worker-1",
+    registryUrl: "http://127.0.0.1:30101",
+    gatewayUrl: "http://127.0.0.1:30600",
+    httpTimeoutSeconds: 5,
+    drainSeconds: 60,
+    forceRemove: false,
+    registeredAt: "2026-12-02T00:00:00.000Z",
+    joinId: "join-1",
+    ssh: secret(ssh),
+};
+const none = { changes: false, replaces: [], deleteBeforeReplace: false };
+
+describe("a machine's verification in the provider plugin", () => {
+    it("is unchanged when nothing it depends on changed; a value not known yet at preview is a change", async () => {
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs()), none);
+        // How long it waits is no reason to verify a verified Node again.
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs({ verifySeconds: 5 })), none);
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, { ...inputs(), joinId: UNKNOWN }), { changes: true, replaces: [], deleteBeforeReplace: false });
+    });
+
+    it("is replaced, old one first, for another cluster or node; updated after a new registration or join, or a changed key", async () => {
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs({ clusterId: "aios-west" })), { changes: true, replaces: ["clusterId"], deleteBeforeReplace: true });
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs({ joinId: "join-2" })), { changes: true, replaces: [], deleteBeforeReplace: false });
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs({ ssh: { ...ssh, privateKey: "another key" } })), { changes: true, replaces: [], deleteBeforeReplace: false });
+    });
+
+    it("keeps the verified Node on an update that needs no new verification, the SSH key secret", async () => {
+        const ctx = recordingContext("m1-verify");
+        const r = await verificationHandler.update(ctx, stored, inputs({ drainSeconds: 120 }));
+        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120 });
+    });
+
+    it("fails once, naming the join, when the join failed in this run, and reaches nothing", async () => {
+        const ctx = recordingContext("m1-verify");
+        await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "" })), /node worker-1 not verified: its join failed in this run \(see the worker-1-join error\)/);
+    });
+});
