@@ -92,9 +92,9 @@ export class AiosOnboardingProvider implements provider.Provider {
         };
     }
 
-    async check(urn: string, _olds: unknown, news: unknown): Promise<provider.CheckResult> {
+    async check(urn: string, olds: unknown, news: unknown): Promise<provider.CheckResult> {
         const { handler, name } = handlerOf(urn);
-        return handler.check(name, news);
+        return handler.check(name, olds, news);
     }
 
     async diff(_id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {

@@ -1,6 +1,8 @@
 import { deregister, DeregistrationInput } from "../registration/register";
 import { KubeClient, KubePod } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
+import { redactSecrets } from "../aios/secrets";
+import { resetScript } from "../join/scripts";
 import { runRemoteScript, SshTarget } from "../machine/ssh";
 
 /**
@@ -23,9 +25,16 @@ function isMirrorPod(pod: KubePod): boolean {
     return pod.metadata.annotations?.["kubernetes.io/config.mirror"] !== undefined;
 }
 
+/**
+ * Whether the machine leaves without contact: `forceRemove` on it, or its node id in AIOS_FORCE_REMOVE
+ * (comma-separated) in the environment of this `pulumi up` or `pulumi destroy`.
+ */
+export function removedWithoutContact(nodeId: string, forceRemove: boolean): boolean {
+    return forceRemove || (process.env.AIOS_FORCE_REMOVE ?? "").split(",").map((s) => s.trim()).includes(nodeId);
+}
+
 export async function drainAndDeregister(input: DrainInput, log: (msg: string) => void): Promise<void> {
-    const forced = input.forceRemove || (process.env.AIOS_FORCE_REMOVE ?? "").split(",").map((s) => s.trim()).includes(input.nodeId);
-    if (!forced) {
+    if (!removedWithoutContact(input.nodeId, input.forceRemove)) {
         // Check first that the reset can run: an unreachable machine must block the delete
         // before anything is drained or deregistered, so nothing is left half-done.
         try {
@@ -34,7 +43,7 @@ export async function drainAndDeregister(input: DrainInput, log: (msg: string) =
             throw new Error(
                 `cannot offboard node ${input.nodeId}: the machine is unreachable, so it could not be reset (${(e as Error).message}). ` +
                     "Nothing was changed. To remove it without resetting it, set forceRemove: true on the machine and run `pulumi up` before removing it, " +
-                    `or run this \`pulumi up\` with AIOS_FORCE_REMOVE=${input.nodeId} (the machine's own delete then needs \`pulumi state delete\`)`,
+                    `or run this \`pulumi up\` (or \`pulumi destroy\`) with AIOS_FORCE_REMOVE=${input.nodeId}`,
             );
         }
     }
@@ -68,4 +77,21 @@ async function drain(kube: KubeClient, nodeId: string, drainSeconds: number, log
         for (const pod of pods) await kube.evictPod(pod, 30);
         await new Promise((r) => setTimeout(r, 2000));
     }
+}
+
+/**
+ * The join undone on the machine (`kubeadm reset -f` and our state; see resetScript), the registration's
+ * delete. Skipped for a machine that leaves without contact. A machine joined as another node or to
+ * another cluster since is left alone, and that fails the delete: nothing else of it is removed.
+ */
+export async function resetMachine(input: { clusterId: string; nodeId: string; forceRemove: boolean; ssh: SshTarget }, log: (msg: string) => void): Promise<void> {
+    if (removedWithoutContact(input.nodeId, input.forceRemove)) {
+        log(`forceRemove: node ${input.nodeId}'s machine is not reset (it keeps its kubelet configuration until someone runs \`kubeadm reset -f\` on it)`);
+        return;
+    }
+    const r = await runRemoteScript(input.ssh, resetScript(input), 300);
+    if (r.code !== 0) {
+        throw new Error(`resetting node ${input.nodeId}'s machine (${input.ssh.host}) failed with status ${r.code}: ${redactSecrets(r.stderr.trim() || r.stdout.trim()).slice(-1500)}`);
+    }
+    log(redactSecrets(r.stdout.trim()));
 }

@@ -6,7 +6,7 @@ import { currentObserver } from "../prechecks/observe";
 import { Prechecks } from "../prechecks/prechecks";
 import { PRECHECKS_TYPE } from "../prechecks/prechecksResource";
 import { OnboardingProvider } from "../provider/provider";
-import { joinScript, REGISTRATION_FAILED, resetScript } from "../join/scripts";
+import { joinScript, REGISTRATION_FAILED } from "../join/scripts";
 import { declaredLabelsPatch, kubernetesProvider, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
 import { Registration } from "../registration/registration";
@@ -147,14 +147,16 @@ export class OnboardedNode extends pulumi.ComponentResource {
         const ssh = privateKey.apply(sshTarget);
 
         // 2. Registration with AIOS (runs the add_node policies); its delete is the last
-        //    offboarding step: drop any registry entry left and delete the Node object.
+        //    offboarding step: `kubeadm reset -f` on the machine, then drop any registry entry
+        //    left and delete the Node object.
         const registration = new Registration(
             `${name}-registration`,
-            { ...aios, parserUrl: cluster.parserUrl, node: inventory, ssh },
+            { ...aios, parserUrl: cluster.parserUrl, forceRemove: machine.forceRemove, node: inventory, ssh },
             { parent: this, provider: onboardingProvider, dependsOn: [prechecks], deleteBeforeReplace: true },
         );
 
-        // 3. The join. Its stdin (the join command, with the token) is secret and ignored
+        // 3. The join (it has no delete: the registration's delete resets the machine, so the
+        //    reset script is not stored twice in every machine's state). Its stdin (the join command, with the token) is secret and ignored
         //    after creation, so a rotated token never causes a re-join; only the machine's
         //    identity is a trigger. Ordered after the registration by that input (see orWhenStepFailed).
         const join = new command.remote.Command(
@@ -172,7 +174,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 // One script: with no `update`, pulumi-command runs `create` on an update, and the join is
                 // idempotent (a machine joined as this node exits 0). A second copy would double its state.
                 create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
-                delete: resetScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId }),
                 stdin: pulumi.secret(orWhenStepFailed(registration.joinCommand, REGISTRATION_FAILED)),
                 triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],
                 addPreviousOutputInEnv: false,
@@ -183,7 +184,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 ignoreChanges: ["stdin"],
                 additionalSecretOutputs: ["stdout", "stderr"],
                 deleteBeforeReplace: true,
-                retainOnDelete: machine.forceRemove,
                 customTimeouts: { create: `${timeouts.joinSeconds + 120}s`, update: `${timeouts.joinSeconds + 120}s`, delete: "300s" },
             },
         );
@@ -236,7 +236,6 @@ export class OnboardedNode extends pulumi.ComponentResource {
             labels: recorded(this.labels),
             kubeletVersion: recorded(this.kubeletVersion),
             addresses: recorded(this.addresses),
-            prechecks: recorded(this.prechecks),
         });
     }
 }

@@ -18,9 +18,10 @@ export interface PrechecksArgs {
  */
 export class Prechecks extends pulumi.CustomResource {
     declare public readonly nodeId: pulumi.Output<string>;
-    declare public readonly checks: pulumi.Output<CheckResult[]>;
+    /** The table's digest (the table itself is stored once, as the inputs). */
+    declare public readonly digest: pulumi.Output<string>;
 
     constructor(name: string, args: PrechecksArgs, opts: pulumi.CustomResourceOptions) {
-        super(PRECHECKS_TYPE, name, { nodeId: args.nodeId, checks: args.checks }, opts);
+        super(PRECHECKS_TYPE, name, { nodeId: args.nodeId, checks: args.checks, digest: undefined }, opts);
     }
 }

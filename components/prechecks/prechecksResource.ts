@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ResourceHandler } from "../provider/handler";
 import { ConfigError, problemsFromZod } from "../config/errors";
+import { decodeProps } from "../provider/wire";
 import { PRECHECK_NAMES } from "./checks";
 
 /** The resource token of a machine's prechecks, served by the aios-onboarding provider plugin. */
@@ -45,32 +47,45 @@ export function prechecksChanged(olds: PrechecksInputs, news: PrechecksInputs): 
     return olds.nodeId !== news.nodeId || names(olds.checks) !== names(news.checks) || !clean(olds.checks) || !clean(news.checks);
 }
 
+/** What the state keeps as the resource's outputs: not the table again, its digest. */
+export const prechecksOutputs = z.object({ nodeId: z.string(), digest: z.string() });
+
+/** The digest of a table: what diff compares (the provider's diff sees the stored outputs only). */
+export function tableDigest(table: PrechecksInputs): string {
+    return createHash("sha256").update(JSON.stringify(table)).digest("hex");
+}
+
+const outputs = (table: PrechecksInputs) => ({ nodeId: table.nodeId, digest: tableDigest(table) });
+
 /**
  * The provider's side of a machine's prechecks. The checks themselves run in the program, at preview
- * and at update, from read-only observations; this resource keeps their table in the state so that
- * `pulumi preview --diff` shows what each check expected and found, and writes nothing when a
- * machine stays as it was.
+ * and at update, from read-only observations; this resource keeps their table as its inputs, so that
+ * `pulumi preview --diff` shows what each check expected and found. When the new table differs from
+ * the stored one in nothing worth an update (prechecksChanged), check keeps the stored one: an
+ * unchanged machine writes nothing. The outputs are the table's digest, so the table is stored once.
  */
 export const prechecksHandler: ResourceHandler = {
-    check(urnName, news) {
-        return { inputs: decodePrechecks(urnName, news) };
+    check(urnName, olds, news) {
+        const table = decodePrechecks(urnName, news);
+        const before = prechecksInputs.safeParse(olds);
+        return { inputs: before.success && !prechecksChanged(before.data, table) ? before.data : table };
     },
     diff(urnName, olds, news) {
-        const before = prechecksInputs.safeParse(olds);
+        const before = prechecksOutputs.safeParse(olds);
         // Stored state of another shape (an older version of this resource): write the new table.
         if (!before.success) return { changes: true };
-        return { changes: prechecksChanged(before.data, decodePrechecks(urnName, news)) };
+        return { changes: before.data.digest !== tableDigest(decodePrechecks(urnName, news)) };
     },
     async create(ctx, inputs) {
         const table = decodePrechecks(ctx.name, inputs);
-        return { id: table.nodeId, outs: table };
+        return { id: table.nodeId, outs: outputs(table) };
     },
     async update(ctx, _olds, news) {
-        return { outs: decodePrechecks(ctx.name, news) };
+        return { outs: outputs(decodePrechecks(ctx.name, news)) };
     },
     /** Nothing outside the state to look at: the checks run in the program. */
     async read(ctx, id, props) {
-        return { id, props: decodePrechecks(ctx.name, props) };
+        return { id, props: decodeProps(`stored prechecks ${ctx.name}`, prechecksOutputs, props) };
     },
     /** A machine's prechecks own nothing outside the state. */
     async delete() {},

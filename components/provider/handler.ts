@@ -22,7 +22,8 @@ export interface OperationContext {
  * server hands over); every property is decoded with zod first.
  */
 export interface ResourceHandler {
-    check(name: string, news: unknown): provider.CheckResult | Promise<provider.CheckResult>;
+    /** `olds` here are the stored inputs (none for a new resource). */
+    check(name: string, olds: unknown, news: unknown): provider.CheckResult | Promise<provider.CheckResult>;
     diff(name: string, olds: unknown, news: unknown): provider.DiffResult | Promise<provider.DiffResult>;
     create(ctx: OperationContext, inputs: unknown): Promise<provider.CreateResult>;
     update(ctx: OperationContext, olds: unknown, news: unknown): Promise<provider.UpdateResult>;

@@ -28,6 +28,8 @@ export const registrationInputs = z
         mode: z.enum(["local_network", "public"]),
         customIp: z.string().min(1).optional(),
         httpTimeoutSeconds: z.number().positive(),
+        /** The machine leaves without being reset (it cannot be reached). */
+        forceRemove: z.boolean(),
         node: nodeInventorySchema,
         ssh: sshTargetSchema,
     })

@@ -20,9 +20,11 @@ export interface RegistrationArgs {
     customIp?: string;
     /** Each AIOS HTTP call's timeout. */
     httpTimeoutSeconds: number;
+    /** The machine leaves without being reset: it cannot be reached. */
+    forceRemove: boolean;
     /** The node document sent to AIOS; it waits for the machine's prechecks and its onboarding slot. */
     node: pulumi.Input<NodeInventory>;
-    /** The machine over SSH (its key secret), looked at when AIOS already lists the node. */
+    /** The machine over SSH (its key secret): looked at when AIOS already lists the node, and reset by the delete. */
     ssh: pulumi.Input<SshTarget>;
 }
 

@@ -3,6 +3,8 @@ import type { ResourceHandler } from "../provider/handler";
 import { decodeProps, reveal, secret } from "../provider/wire";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
+import { sshTargetSchema } from "../machine/ssh";
+import { resetMachine } from "../offboard/offboard";
 import { forgetNode, register, registrationInputs, type RegistrationInput } from "./register";
 
 /** The resource token of a machine's registration with AIOS, served by the aios-onboarding provider plugin. */
@@ -18,6 +20,8 @@ export const registrationOutputs = z.object({
     nodeId: z.string(),
     registryUrl: z.string(),
     httpTimeoutSeconds: z.number(),
+    forceRemove: z.boolean(),
+    ssh: sshTargetSchema,
     registeredAt: z.string(),
     joinCommand: z.string(),
     adopted: z.boolean(),
@@ -37,6 +41,8 @@ function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "
         nodeId: inputs.node.id,
         registryUrl: inputs.registryUrl,
         httpTimeoutSeconds: inputs.httpTimeoutSeconds,
+        forceRemove: inputs.forceRemove,
+        ssh: secret(inputs.ssh),
         registeredAt: result.registeredAt,
         joinCommand: secret(result.joinCommand),
         adopted: result.adopted,
@@ -48,10 +54,11 @@ function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "
  * then `join-node`; parser: `addNode`), or adopts it when AIOS already lists it and the machine is
  * already joined as this node. An update never registers again: the node's inventory as AIOS holds it
  * is the one sent at create, and a rotated token must not re-join anything. Delete is the last
- * offboarding step: any registry entry still left is dropped, and the Node object deleted.
+ * offboarding step: the machine is reset (unless it leaves without contact), any registry entry still
+ * left is dropped, and the Node object deleted.
  */
 export const registrationHandler: ResourceHandler = {
-    check(name, news) {
+    check(name, _olds, news) {
         decodeInputs(name, news, true);
         return { inputs: news as Record<string, unknown> };
     },
@@ -61,8 +68,16 @@ export const registrationHandler: ResourceHandler = {
         // update then fails naming what it could not read.
         if (!before.success) return { changes: true };
         const n = decodeInputs(name, news, true);
-        const now: Partial<Record<keyof RegistrationOutputs, unknown>> = { protocol: n.protocol, clusterId: n.clusterId, nodeId: n.node?.id, registryUrl: n.registryUrl, httpTimeoutSeconds: n.httpTimeoutSeconds };
-        const changed = (Object.keys(now) as (keyof RegistrationOutputs)[]).filter((k) => now[k] !== undefined && now[k] !== before.data[k]);
+        const now: Partial<Record<keyof RegistrationOutputs, unknown>> = {
+            protocol: n.protocol,
+            clusterId: n.clusterId,
+            nodeId: n.node?.id,
+            registryUrl: n.registryUrl,
+            httpTimeoutSeconds: n.httpTimeoutSeconds,
+            forceRemove: n.forceRemove,
+            ssh: n.ssh,
+        };
+        const changed = (Object.keys(now) as (keyof RegistrationOutputs)[]).filter((k) => now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(before.data[k]));
         const replaces = changed.filter((k) => (IDENTITY as readonly string[]).includes(k));
         return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
     },
@@ -78,11 +93,12 @@ export const registrationHandler: ResourceHandler = {
     },
     async read(ctx, id, props) {
         const before = decodeOutputs(ctx.name, props);
-        return { id, props: { ...before, joinCommand: secret(before.joinCommand) } };
+        return { id, props: { ...before, joinCommand: secret(before.joinCommand), ssh: secret(before.ssh) } };
     },
     async delete(ctx, props) {
         const r = decodeOutputs(ctx.name, props);
         const kube = new KubeClient(parseKubeconfig(ctx.kubeconfig()), r.httpTimeoutSeconds * 1000);
+        await resetMachine(r, (m) => ctx.info(m));
         ctx.info(await forgetNode(r));
         ctx.info((await kube.deleteNode(r.nodeId)) ? `deleted Node ${r.nodeId}` : `Node ${r.nodeId} was already gone`);
     },

@@ -108,7 +108,7 @@ async function verify(ctx: OperationContext, i: VerificationInputs) {
  * line). Delete is the first offboarding step: cordon, drain and `remove-node` (once).
  */
 export const verificationHandler: ResourceHandler = {
-    check(name, news) {
+    check(name, _olds, news) {
         decodeInputs(name, news, true);
         return { inputs: news as Record<string, unknown> };
     },

@@ -735,8 +735,8 @@ export class E2EStack {
     }
 
     /** Resources in the state, by URN suffix (type and name). */
-    async resources(): Promise<{ urn: string; type: string; outputs?: Record<string, unknown> }[]> {
-        const d = (await this.stack.exportStack()) as unknown as { deployment?: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] } };
+    async resources(): Promise<{ urn: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[]> {
+        const d = (await this.stack.exportStack()) as unknown as { deployment?: { resources?: { urn: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] } };
         return d.deployment?.resources ?? [];
     }
 

@@ -156,15 +156,16 @@ describe("OnboardedNode wiring", function () {
         assert.equal(options["worker-3-join"].deleteBeforeReplace, true);
     });
 
-    it("offboards on delete in reverse order: the verification (drain, deregister) depends on the join (reset), which depends on the registration (Node cleanup)", async () => {
+    it("offboards on delete in reverse order: the verification (drain, deregister) depends on the join, which depends on the registration (reset, Node cleanup)", async () => {
         const node = build("worker-4");
         await unwrap(node.nodeName);
-        assert.match(String(findCreated("command:remote:Command", "worker-4-join")!.inputs.delete), /kubeadm reset -f/);
+        const join = findCreated("command:remote:Command", "worker-4-join")!;
+        assert.equal(join.inputs.delete, undefined, "the registration's delete resets the machine; the join stores no second script");
         for (const child of ["worker-4-registration", "worker-4-join", "worker-4-verify"]) assert.equal(options[child].deleteBeforeReplace, true, child);
-        assert.equal(options["worker-4-join"].retainOnDelete, false);
+        assert.equal(findCreated("aios-onboarding:index:Registration", "worker-4-registration")!.inputs.forceRemove, false);
         const forced = build("worker-5", { forceRemove: true });
         await unwrap(forced.nodeName);
-        assert.equal(options["worker-5-join"].retainOnDelete, true, "forceRemove skips the reset of an unreachable machine");
+        assert.equal(findCreated("aios-onboarding:index:Registration", "worker-5-registration")!.inputs.forceRemove, true, "forceRemove skips the reset of an unreachable machine");
     });
 
     it("exposes the verified Node as outputs", async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { recordingContext } from "../../helpers/operationContext";
-import { decodePrechecks, prechecksChanged, prechecksHandler, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
+import { decodePrechecks, prechecksChanged, prechecksHandler, tableDigest, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
 
 const beforeJoin: PrechecksInputs = {
     nodeId: "worker-1",
@@ -26,8 +26,11 @@ const failing: PrechecksInputs = {
 describe("the Prechecks resource's provider side", () => {
     it("keeps the table unchanged when a machine has joined and only what its checks saw is worded anew", () => {
         assert.equal(prechecksChanged(beforeJoin, afterJoin), false);
-        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", beforeJoin, afterJoin), { changes: false });
-        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", afterJoin, afterJoin), { changes: false });
+        // check keeps the stored table, so what the engine stores and diffs is the table as it was.
+        const checked = prechecksHandler.check("worker-1-prechecks", beforeJoin, afterJoin) as { inputs: PrechecksInputs };
+        assert.deepEqual(checked.inputs, beforeJoin);
+        const stored = { nodeId: "worker-1", digest: tableDigest(beforeJoin) };
+        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", stored, checked.inputs), { changes: false });
         // A machine that keeps failing the same way is not updated on every run either.
         assert.equal(prechecksChanged(failing, failing), false);
     });
@@ -37,17 +40,21 @@ describe("the Prechecks resource's provider side", () => {
         assert.equal(prechecksChanged(failing, beforeJoin), true);
         assert.equal(prechecksChanged(beforeJoin, { ...beforeJoin, checks: beforeJoin.checks.slice(0, 2) }), true);
         assert.equal(prechecksChanged(beforeJoin, { ...beforeJoin, nodeId: "worker-9" }), true);
+        const checked = prechecksHandler.check("worker-1-prechecks", afterJoin, failing) as { inputs: PrechecksInputs };
+        assert.deepEqual(checked.inputs, failing);
+        assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", { nodeId: "worker-1", digest: tableDigest(afterJoin) }, failing), { changes: true });
     });
 
     it("writes a new table over a stored state of another shape", () => {
         assert.deepEqual(prechecksHandler.diff("worker-1-prechecks", { check: "ssh" }, beforeJoin), { changes: true });
     });
 
-    it("creates with the node id as its id and the table as its outputs", async () => {
+    it("creates with the node id as its id and the table's digest as its outputs (the table is stored once, as the inputs)", async () => {
         const ctx = recordingContext("worker-1-prechecks");
-        assert.deepEqual(await prechecksHandler.create(ctx, beforeJoin), { id: "worker-1", outs: beforeJoin });
-        assert.deepEqual(await prechecksHandler.update(ctx, beforeJoin, failing), { outs: failing });
-        assert.deepEqual(await prechecksHandler.read(ctx, "worker-1", afterJoin), { id: "worker-1", props: afterJoin });
+        const stored = { nodeId: "worker-1", digest: tableDigest(beforeJoin) };
+        assert.deepEqual(await prechecksHandler.create(ctx, beforeJoin), { id: "worker-1", outs: stored });
+        assert.deepEqual(await prechecksHandler.update(ctx, stored, failing), { outs: { nodeId: "worker-1", digest: tableDigest(failing) } });
+        assert.deepEqual(await prechecksHandler.read(ctx, "worker-1", stored), { id: "worker-1", props: stored });
     });
 
     it("rejects inputs of the wrong shape in one error that names each field and the fix", () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { AiosOnboardingProvider, urnParts } from "../../../provider/provider";
 import { secret } from "../../../components/provider/wire";
+import { tableDigest, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
 
 const PRECHECKS_URN = "urn:pulumi:dev::aios-onboarding::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Prechecks::worker-1-prechecks";
 
@@ -12,10 +13,11 @@ describe("the aios-onboarding provider plugin", () => {
 
     it("dispatches on the type token", async () => {
         const p = new AiosOnboardingProvider("0.1.0");
-        const table = { nodeId: "worker-1", checks: [{ check: "ssh", expected: "SSH works", observed: "root", status: "passed" }] };
+        const table: PrechecksInputs = { nodeId: "worker-1", checks: [{ check: "ssh", expected: "SSH works", observed: "root", status: "passed" }] };
         assert.deepEqual(await p.check(PRECHECKS_URN, {}, table), { inputs: table });
-        assert.deepEqual(await p.create(PRECHECKS_URN, table), { id: "worker-1", outs: table });
-        assert.deepEqual(await p.diff("worker-1", PRECHECKS_URN, table, table), { changes: false });
+        const outs = { nodeId: "worker-1", digest: tableDigest(table) };
+        assert.deepEqual(await p.create(PRECHECKS_URN, table), { id: "worker-1", outs });
+        assert.deepEqual(await p.diff("worker-1", PRECHECKS_URN, outs, table), { changes: false });
         await p.delete("worker-1", PRECHECKS_URN, table);
     });
 
@@ -27,7 +29,8 @@ describe("the aios-onboarding provider plugin", () => {
     it("gives operations the kubeconfig of its configuration, and names the fix when it has none", async () => {
         const p = new AiosOnboardingProvider("0.1.0");
         const urn = "urn:pulumi:dev::p::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Registration::worker-1-registration";
-        const stored = { protocol: "parser", clusterId: "c", nodeId: "worker-1", registryUrl: "http://127.0.0.1:9", httpTimeoutSeconds: 1, registeredAt: "t", joinCommand: secret(""), adopted: false };
+        const ssh = { host: "127.0.0.1", port: 9, user: "root", hostKey: "ssh-ed25519 AAAA", privateKey: "k", connectTimeoutSeconds: 1 };
+        const stored = { protocol: "parser", clusterId: "c", nodeId: "worker-1", registryUrl: "http://127.0.0.1:9", httpTimeoutSeconds: 1, forceRemove: true, ssh: secret(ssh), registeredAt: "t", joinCommand: secret(""), adopted: false };
         await assert.rejects(p.delete("c/worker-1", urn, stored), /worker-1-registration: the aios-onboarding provider has no kubeconfig; create OnboardingProvider with the cluster's kubeconfig/);
         p.configure({ kubeconfig: secret("not: [a kubeconfig") });
         // With a kubeconfig, the delete goes on to the registry (nothing listens on port 9).

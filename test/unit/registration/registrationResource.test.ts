@@ -15,18 +15,19 @@ const inputs = (over: Partial<RegistrationInputs> = {}) => ({
     parserUrl: "http://127.0.0.1:30500",
     mode: "local_network",
     httpTimeoutSeconds: 5,
+    forceRemove: false,
     node: inventory,
     ...over,
     ssh: secret(ssh),
 });
 /** Stored outputs as the engine hands them back: secrets in their wire form. */
-const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, registeredAt: "2026-12-02T00:00:00.000Z", joinCommand: secret("kubeadm join …"), adopted: false };
+const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: secret(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinCommand: secret("kubeadm join …"), adopted: false };
 
 describe("a machine's registration in the provider plugin", () => {
     it("checks inputs with the SSH key secret, and lets values not known yet through at preview", async () => {
-        assert.deepEqual(await registrationHandler.check("m1-registration", inputs()), { inputs: inputs() });
-        await registrationHandler.check("m1-registration", { ...inputs(), node: UNKNOWN });
-        assert.throws(() => registrationHandler.check("m1-registration", { ...inputs(), protocol: "carrier-pigeon" }), /registration m1-registration: 1 problem\n {2}- protocol: "carrier-pigeon"/);
+        assert.deepEqual(await registrationHandler.check("m1-registration", {}, inputs()), { inputs: inputs() });
+        await registrationHandler.check("m1-registration", {}, { ...inputs(), node: UNKNOWN });
+        assert.throws(() => registrationHandler.check("m1-registration", {}, { ...inputs(), protocol: "carrier-pigeon" }), /registration m1-registration: 1 problem\n {2}- protocol: "carrier-pigeon"/);
     });
 
     it("is replaced, old one first, when the cluster, the node or the protocol changes; updated for another URL; unchanged otherwise", async () => {
