@@ -88,6 +88,10 @@ async function sampleMemory<T>(during: () => Promise<T>): Promise<{ result: T; e
     }
 }
 
+function machinesConfig(machines: WorldMachine[]): { value: string } {
+    return { value: JSON.stringify(machines.map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port, user: m.user, hostKey: m.hostKey }))) };
+}
+
 export async function stackFor(name: string, world: World, machines: WorldMachine[], backend: string, parallelism?: number): Promise<Stack> {
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: name, workDir: repo },
@@ -98,7 +102,7 @@ export async function stackFor(name: string, world: World, machines: WorldMachin
         registryUrl: { value: world.aios.registryUrl },
         gatewayUrl: { value: world.aios.gatewayUrl },
         ...(parallelism ? { parallelism: { value: String(parallelism) } } : {}),
-        machines: { value: JSON.stringify(machines.map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port, user: m.user, hostKey: m.hostKey }))) },
+        machines: machinesConfig(machines),
         kubeconfig: { value: readFileSync(world.kubernetes.kubeconfigPath, "utf8"), secret: true },
         sshPrivateKey: { value: readFileSync(world.ssh.privateKeyPath, "utf8"), secret: true },
     });
@@ -208,6 +212,8 @@ export interface BenchRow {
     resourcesPerMachine: number;
     stateBytesPerMachine: number;
     writesPerMachine: number[];
+    /** `pulumi up` adding one machine to the stack of N onboarded ones. */
+    addOne: number[];
 }
 
 export async function runBench(opts: BenchOptions, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<{ rows: BenchRow[]; table: string }> {
@@ -215,12 +221,13 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
     const backend = mkdtempSync(join(tmpdir(), "aios-bench-"));
     for (const n of opts.sizes) {
         log(`bench: world with ${n} machines`);
-        sh(`bash scripts/world.sh up`, { WORLD_MACHINES: String(Math.max(3, n)) });
+        // One machine more than N: the everyday change, one machine added to a stack of N.
+        sh(`bash scripts/world.sh up`, { WORLD_MACHINES: String(Math.max(3, n + 1)) });
         const world = readWorld();
-        if (world.machines.length < n) throw new Error(`the world has ${world.machines.length} machines, ${n} needed`);
+        if (world.machines.length < n + 1) throw new Error(`the world has ${world.machines.length} machines, ${n + 1} needed`);
         const machines = world.machines.slice(0, n);
         const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
-        const row: BenchRow = { n, upDefault: [], upN: [], baseline: [], previewFull: [], previewEmpty: [], labelLatencyMs: [], engineMiB: 0, programMiB: 0, resourcesPerMachine: 0, stateBytesPerMachine: 0, writesPerMachine: [] };
+        const row: BenchRow = { n, upDefault: [], upN: [], baseline: [], previewFull: [], previewEmpty: [], labelLatencyMs: [], engineMiB: 0, programMiB: 0, resourcesPerMachine: 0, stateBytesPerMachine: 0, writesPerMachine: [], addOne: [] };
         const empty = await stackFor(`bench-empty-${n}`, world, [], backend);
         // Up once, so its previews compare like with like: an up-to-date stack, no changes.
         await empty.up();
@@ -237,6 +244,10 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
                     row.writesPerMachine.push(up.checkpointWrites / n);
                     ({ resources: row.resourcesPerMachine, bytes: row.stateBytesPerMachine } = await statePerMachine(stack, n));
                     row.previewFull.push(await timedPreview(stack));
+                    await stack.setConfig("machines", machinesConfig(world.machines.slice(0, n + 1)));
+                    const add = await timedUp(stack, world, backend);
+                    row.addOne.push(add.seconds);
+                    log(`bench: N=${n} adding one machine ${add.seconds.toFixed(1)} s`);
                 }
                 await stack.workspace.removeStack(stack.name, { force: true });
                 log(`bench: N=${n} up (parallelism ${parallelism ?? "default"}) ${up.seconds.toFixed(1)} s`);
@@ -250,11 +261,13 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
         await empty.workspace.removeStack(empty.name, { force: true });
         rows.push(row);
     }
-    const header = `| N | up, parallelism default (4) (s) | up, parallelism N (s) | baseline (s) | up(N) / baseline | preview, N onboarded (s) | preview, empty (s) | preview ratio | label latency median / max (ms) | peak engine+plugins RSS (MiB) | peak program RSS (MiB) | program RSS per machine (MiB) | resources per machine | state per machine (KB) | checkpoint writes per machine |`;
-    const lines = [header, `|${"---|".repeat(15)}`];
+    const header = `| N | up, parallelism default (4) (s) | up, parallelism N (s) | baseline (s) | up(N) / baseline | preview, N onboarded (s) | preview, empty (s) | preview ratio | label latency median / max (ms) | peak engine+plugins RSS (MiB) | peak program RSS (MiB) | program RSS per machine (MiB) | resources per machine | state per machine (KB) | checkpoint writes per machine | up adding 1 to N onboarded (s) | that / up(1) |`;
+    const lines = [header, `|${"---|".repeat(17)}`];
+    // Onboarding one machine into an empty stack: the N = 1 row's up.
+    const one = median(rows.find((r) => r.n === 1)?.upN ?? []);
     for (const r of rows) {
         lines.push(
-            `| ${r.n} | ${f(median(r.upDefault))} (${spread(r.upDefault)}) | ${f(median(r.upN))} (${spread(r.upN)}) | ${f(median(r.baseline))} (${spread(r.baseline)}) | ${f(median(r.upN) / median(r.baseline), 2)} | ${f(median(r.previewFull))} (${spread(r.previewFull)}) | ${f(median(r.previewEmpty))} (${spread(r.previewEmpty)}) | ${f(median(r.previewFull) / median(r.previewEmpty), 2)} | ${f(median(r.labelLatencyMs), 0)} / ${f(Math.max(...r.labelLatencyMs), 0)} | ${f(r.engineMiB, 0)} | ${f(r.programMiB, 0)} | ${f(r.programMiB / r.n, 1)} | ${f(r.resourcesPerMachine, 1)} | ${f(r.stateBytesPerMachine / 1024, 1)} | ${f(median(r.writesPerMachine), 1)} |`,
+            `| ${r.n} | ${f(median(r.upDefault))} (${spread(r.upDefault)}) | ${f(median(r.upN))} (${spread(r.upN)}) | ${f(median(r.baseline))} (${spread(r.baseline)}) | ${f(median(r.upN) / median(r.baseline), 2)} | ${f(median(r.previewFull))} (${spread(r.previewFull)}) | ${f(median(r.previewEmpty))} (${spread(r.previewEmpty)}) | ${f(median(r.previewFull) / median(r.previewEmpty), 2)} | ${f(median(r.labelLatencyMs), 0)} / ${f(Math.max(...r.labelLatencyMs), 0)} | ${f(r.engineMiB, 0)} | ${f(r.programMiB, 0)} | ${f(r.programMiB / r.n, 1)} | ${f(r.resourcesPerMachine, 1)} | ${f(r.stateBytesPerMachine / 1024, 1)} | ${f(median(r.writesPerMachine), 1)} | ${f(median(r.addOne))} (${spread(r.addOne)}) | ${f(median(r.addOne) / one, 2)} |`,
         );
     }
     const table = lines.join("\n");
@@ -267,7 +280,8 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = (s
                 `probe, AIOS dry run + join-node, the same join script over SSH with the token on stdin, and a watch for the nodeID label.\n` +
                 `Label latency: from the AIOS controller stand-in setting the label to the engine reporting the verify resource done. ` +
                 `Per machine (from the up with parallelism N): the state's resources other than the stack and the providers, their compact JSON, ` +
-                `and the file backend's writes of the stack's checkpoint during the up, divided by N.\n\n${table}\n`,
+                `and the file backend's writes of the stack's checkpoint during the up, divided by N. ` +
+                `Adding one: \`pulumi up\` of that stack with machine N + 1 added, against the up of one machine into an empty stack (N = 1).\n\n${table}\n`,
         );
     }
     return { rows, table };
