@@ -3,8 +3,8 @@ import { KUBELET_CONF, MARKER_FILE, STATE_DIR } from "../machine/probe";
 /**
  * The shell scripts run on the machine by the join resource. Every interpolated value has
  * passed the allow-list validators in config/validators.ts (node and cluster ids, numbers),
- * and they are single-quoted on top. The join command itself (which holds the bootstrap
- * token) arrives on stdin and is only handled by shell builtins (read, printf), so it
+ * and they are single-quoted on top. The join configuration (which holds the bootstrap
+ * token) arrives on stdin and is only handled by `cat` and shell builtins (printf), so it
  * never appears on a command line that `ps` can show.
  */
 
@@ -32,7 +32,7 @@ export interface JoinScriptParams {
 
 /**
  * Joins the machine with `kubeadm join --config <file> --node-name <id>` (kubeadm allows
- * --node-name next to --config). Idempotent: a machine already joined to this cluster under
+ * --node-name next to --config), the JoinConfiguration (see joinConfiguration) on stdin. Idempotent: a machine already joined to this cluster under
  * this name exits 0; a machine joined elsewhere is refused. A failed attempt is counted in
  * the state directory, so the join's error says which attempt of this machine failed.
  */
@@ -41,8 +41,8 @@ export function joinScript(p: JoinScriptParams): string {
     return `${PRELUDE}
 CLUSTER_ID=${q(p.clusterId)}
 NODE_ID=${q(p.nodeId)}
-IFS= read -r JOIN_LINE || true
-if [ "$JOIN_LINE" = ${q(REGISTRATION_FAILED)} ]; then
+CONFIG_TEXT=$(cat)
+if [ "$CONFIG_TEXT" = ${q(REGISTRATION_FAILED)} ]; then
   echo "node $NODE_ID not joined: its AIOS registration failed in this run (see the $NODE_ID-registration error); nothing was changed on the machine" >&2
   exit 5
 fi
@@ -54,43 +54,12 @@ if $SUDO test -e ${KUBELET_CONF}; then
   echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if that is intended" >&2
   exit 3
 fi
-set -f
-# shellcheck disable=SC2086
-set -- $JOIN_LINE
-set +f
-ENDPOINT=""; TOKEN=""; HASHES=""
-if [ "\${1:-}" = sudo ]; then shift; fi
-if [ "\${1:-}" != kubeadm ] || [ "\${2:-}" != join ]; then
-  echo "the join command from AIOS is not a 'kubeadm join' command (got $# words starting with '\${1:-<empty>}'); check clusterMetadata.additionalInfo.joinCommand in the registry" >&2
-  exit 4
-fi
-shift 2
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --token) TOKEN="\${2:-}"; shift 2 ;;
-    --token=*) TOKEN="\${1#--token=}"; shift ;;
-    --discovery-token-ca-cert-hash) HASHES="$HASHES \${2:-}"; shift 2 ;;
-    --discovery-token-ca-cert-hash=*) HASHES="$HASHES \${1#*=}"; shift ;;
-    --node-name|--cri-socket|--control-plane|--certificate-key) shift 2 ;;
-    -*) shift ;;
-    *) [ -z "$ENDPOINT" ] && ENDPOINT="$1"; shift ;;
-  esac
-done
-case "$ENDPOINT" in ""|*[!A-Za-z0-9.:\\[\\]-]*) echo "the join command has no valid API server endpoint" >&2; exit 4 ;; esac
-if ! printf '%s' "$TOKEN" | grep -Eq '^[a-z0-9]{6}\\.[a-z0-9]{16}$'; then echo "the join command has no valid bootstrap token (--token)" >&2; exit 4; fi
-if [ -z "$HASHES" ]; then echo "the join command has no --discovery-token-ca-cert-hash; refusing to join without pinning the cluster CA" >&2; exit 4; fi
-for h in $HASHES; do
-  if ! printf '%s' "$h" | grep -Eq '^sha256:[0-9a-f]{64}$'; then echo "the join command has a malformed --discovery-token-ca-cert-hash" >&2; exit 4; fi
-done
+case "$CONFIG_TEXT" in *"kind: JoinConfiguration"*) ;; *) echo "no join configuration on stdin (the registration adopted this node, but the machine is not joined): run pulumi up again" >&2; exit 4 ;; esac
 $SUDO mkdir -p "$STATE_DIR" && $SUDO chmod 700 "$STATE_DIR"
 CONFIG="$STATE_DIR/join-config.yaml"
-{
-  printf 'apiVersion: kubeadm.k8s.io/v1beta4\\nkind: JoinConfiguration\\ndiscovery:\\n  bootstrapToken:\\n'
-  printf '    apiServerEndpoint: "%s"\\n    token: "%s"\\n    caCertHashes:\\n' "$ENDPOINT" "$TOKEN"
-  for h in $HASHES; do printf '      - "%s"\\n' "$h"; done
-  printf 'nodeRegistration:\\n  name: "%s"\\n' "$NODE_ID"
-} | (umask 077; $SUDO tee "$CONFIG" >/dev/null)
-TOKEN=""; JOIN_LINE=""
+printf '%s\\n' "$CONFIG_TEXT" | (umask 077; $SUDO tee "$CONFIG" >/dev/null)
+CONFIG_TEXT=""
+ENDPOINT=$($SUDO sed -n 's/^ *apiServerEndpoint: "\\(.*\\)"$/\\1/p' "$CONFIG")
 LOG="$STATE_DIR/join.log"
 { $SUDO timeout -k 10 ${p.joinTimeoutSeconds} kubeadm join --config "$CONFIG" --node-name "$NODE_ID" 2>&1; echo "aios-exit=$?"; } | redact | $SUDO tee "$LOG" >/dev/null
 RC=$($SUDO sed -n 's/^aios-exit=//p' "$LOG" | tail -n 1)

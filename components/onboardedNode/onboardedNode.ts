@@ -174,7 +174,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 // One script: with no `update`, pulumi-command runs `create` on an update, and the join is
                 // idempotent (a machine joined as this node exits 0). A second copy would double its state.
                 create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
-                stdin: pulumi.secret(orWhenStepFailed(registration.joinCommand, REGISTRATION_FAILED)),
+                stdin: pulumi.secret(orWhenStepFailed(registration.joinConfiguration, REGISTRATION_FAILED)),
                 triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],
                 addPreviousOutputInEnv: false,
                 logging: "stdoutAndStderr",

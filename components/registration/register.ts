@@ -4,6 +4,7 @@ import { nodeInventorySchema } from "../machine/inventory";
 import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
 import { runRemoteScript, sshTargetSchema } from "../machine/ssh";
 import { joinedAsOurs } from "../prechecks/checks";
+import { joinConfiguration } from "../join/joinConfiguration";
 
 /**
  * Registration with AIOS, run by the `${name}-registration` resource's create during `pulumi up`
@@ -41,10 +42,11 @@ export interface RegistrationOutput {
     /** ISO time the join command was issued (gateway) or the node was registered (parser). */
     registeredAt: string;
     /**
-     * What the join runs. Secret. Gateway: the fresh one from `join-node`; parser: the cluster's static
-     * one from the registry; adopted: none (the machine is already joined).
+     * The JoinConfiguration the machine joins with (see joinConfiguration). Secret. Gateway: from the
+     * fresh join command of `join-node`; parser: from the cluster's static one in the registry; adopted:
+     * none (the machine is already joined).
      */
-    joinCommand: string;
+    joinConfiguration: string;
     /** The node was already known to AIOS and the machine already joined: nothing was sent. */
     adopted: boolean;
 }
@@ -61,7 +63,7 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
     // Neither the registry nor the membership server de-duplicate node entries
     // (contract §10.5): a machine that is joined and known is adopted, not registered again.
     if (known && (await joinedAsThisNode(input))) {
-        return { protocol: input.protocol, registeredAt: now, joinCommand: "", adopted: true };
+        return { protocol: input.protocol, registeredAt: now, joinConfiguration: "", adopted: true };
     }
     if (input.protocol === "parser") {
         const joinCommand = cluster.clusterMetadata?.additionalInfo?.joinCommand;
@@ -71,8 +73,10 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
                     "nothing was registered. Ask the cluster owner to set it, or use protocol: gateway",
             );
         }
+        // Checked before addNode writes the registry entry: a command the machine cannot join with registers nothing.
+        const config = usableJoinCommand(joinCommand, input, "the registry's clusterMetadata.additionalInfo.joinCommand", "nothing was registered; ask the cluster owner to fix it");
         await new ParserClient(input.parserUrl!, http(input)).addNode(input.clusterId, input.node);
-        return { protocol: "parser", registeredAt: now, joinCommand, adopted: false };
+        return { protocol: "parser", registeredAt: now, joinConfiguration: config, adopted: false };
     }
     const gateway = new GatewayClient(input.gatewayUrl!, http(input));
     // The dry run is the only call that returns a policy's reason (contract §4.4, §5.4), so a
@@ -85,7 +89,17 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
         );
     }
     const joinCommand = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
-    return { protocol: "gateway", registeredAt: new Date().toISOString(), joinCommand, adopted: false };
+    const config = usableJoinCommand(joinCommand, input, "the join command the gateway's join-node returned", "nothing was joined; check the membership server");
+    return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: config, adopted: false };
+}
+
+/** The JoinConfiguration of `command`, or an error naming where the command came from and the fix (never the command). */
+function usableJoinCommand(command: string, input: RegistrationInput, what: string, fix: string): string {
+    try {
+        return joinConfiguration(command, input.node.id);
+    } catch (e) {
+        throw new Error(`node ${input.node.id} of cluster ${input.clusterId} cannot join with ${what}: ${(e as Error).message}; ${fix}`);
+    }
 }
 
 /** One read-only SSH session, the prechecks' probe: is the machine joined to this cluster as this node? */

@@ -30,14 +30,14 @@ export interface RegistrationArgs {
 
 /**
  * A machine's registration with AIOS, a resource of the aios-onboarding provider plugin (see
- * registrationHandler). `joinCommand` (secret) is what the machine's join runs.
+ * registrationHandler). `joinConfiguration` (secret) is what the machine's join runs.
  */
 export class Registration extends pulumi.CustomResource {
     declare public readonly registeredAt: pulumi.Output<string>;
-    declare public readonly joinCommand: pulumi.Output<string>;
+    declare public readonly joinConfiguration: pulumi.Output<string>;
     declare public readonly adopted: pulumi.Output<boolean>;
 
     constructor(name: string, args: RegistrationArgs, opts: pulumi.CustomResourceOptions) {
-        super(REGISTRATION_TYPE, name, { ...args, registeredAt: undefined, joinCommand: undefined, adopted: undefined }, { ...opts, additionalSecretOutputs: ["joinCommand"] });
+        super(REGISTRATION_TYPE, name, { ...args, registeredAt: undefined, joinConfiguration: undefined, adopted: undefined }, { ...opts, additionalSecretOutputs: ["joinConfiguration"] });
     }
 }

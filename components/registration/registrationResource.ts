@@ -23,7 +23,7 @@ export const registrationOutputs = z.object({
     forceRemove: z.boolean(),
     ssh: sshTargetSchema,
     registeredAt: z.string(),
-    joinCommand: z.string(),
+    joinConfiguration: z.string(),
     adopted: z.boolean(),
 });
 export type RegistrationOutputs = z.infer<typeof registrationOutputs>;
@@ -34,7 +34,7 @@ const decodeOutputs = (name: string, value: unknown) => decodeProps(`stored regi
 /** Another cluster, node or protocol is another registration: the old one is removed first. */
 const IDENTITY = ["protocol", "clusterId", "nodeId"] as const;
 
-function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "registeredAt" | "joinCommand" | "adopted">) {
+function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "registeredAt" | "joinConfiguration" | "adopted">) {
     return {
         protocol: inputs.protocol,
         clusterId: inputs.clusterId,
@@ -44,7 +44,7 @@ function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "
         forceRemove: inputs.forceRemove,
         ssh: secret(inputs.ssh),
         registeredAt: result.registeredAt,
-        joinCommand: secret(result.joinCommand),
+        joinConfiguration: secret(result.joinConfiguration),
         adopted: result.adopted,
     };
 }
@@ -93,7 +93,7 @@ export const registrationHandler: ResourceHandler = {
     },
     async read(ctx, id, props) {
         const before = decodeOutputs(ctx.name, props);
-        return { id, props: { ...before, joinCommand: secret(before.joinCommand), ssh: secret(before.ssh) } };
+        return { id, props: { ...before, joinConfiguration: secret(before.joinConfiguration), ssh: secret(before.ssh) } };
     },
     async delete(ctx, props) {
         const r = decodeOutputs(ctx.name, props);

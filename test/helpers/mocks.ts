@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { joinConfiguration } from "../../components/join/joinConfiguration";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { deserializeProperties } from "@pulumi/pulumi/runtime/rpc";
 import { RegisterResourceRequest, RegisterResourceResponse, Result } from "@pulumi/pulumi/proto/resource_pb";
@@ -51,7 +52,7 @@ export async function installMocks(): Promise<void> {
                 if (a.type === "aios-onboarding:index:Registration") {
                     Object.assign(state, {
                         registeredAt: "2026-11-24T00:00:00.000Z",
-                        joinCommand: "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:" + "a".repeat(64),
+                        joinConfiguration: joinConfiguration("kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:" + "a".repeat(64), a.name.replace(/-registration$/, "")),
                         adopted: false,
                     });
                 }

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { joinConfiguration } from "../../../components/join/joinConfiguration";
 import { joinScript, REGISTRATION_FAILED, resetScript } from "../../../components/join/scripts";
 import { parseProbeOutput, PROBE_SCRIPT } from "../../../components/machine/probe";
 
@@ -17,7 +18,7 @@ describe("remote scripts", () => {
 
     it("the join script takes the token from stdin only and bounds kubeadm with timeout", () => {
         const script = joinScript({ clusterId: "aios-demo", nodeId: "worker-1", joinTimeoutSeconds: 123 });
-        assert.match(script, /IFS= read -r JOIN_LINE/);
+        assert.match(script, /CONFIG_TEXT=\$\(cat\)/);
         assert.match(script, /timeout -k 10 123 kubeadm join --config "\$CONFIG" --node-name "\$NODE_ID"/);
         assert.doesNotMatch(script, /--token "\$TOKEN"|kubeadm join[^\n]*\$TOKEN/, "the token must never be an argument");
         assert.match(script, /redact\(\) \{ sed -E 's\/\[a-z0-9\]\{6\}/);
@@ -36,7 +37,7 @@ describe("remote scripts", () => {
 describe("join script against a stand-in kubeadm (private mount namespace)", function () {
     this.timeout(30000);
     const TOKEN = "abcdef.0123456789abcdef";
-    const JOIN = `kubeadm join 10.0.0.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${"b".repeat(64)}\n`;
+    const JOIN = joinConfiguration(`kubeadm join 10.0.0.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${"b".repeat(64)}`, "worker-1");
     // A kubeadm that records its argv and config, and fails (echoing the token) when asked to.
     const FAKE = `#!/bin/sh
 echo "$*" >> /var/lib/fake-kubeadm.argv
@@ -121,6 +122,17 @@ test -e /var/lib/aios-onboarding || echo "NO_STATE_DIR"`);
         assert.match(r.out, /NO_STATE_DIR/);
     });
 
+    it("refuses stdin that is no join configuration, and changes nothing", function () {
+        assert.ok(canUnshare, "these tests need root and unshare(1) (util-linux), as CI has");
+        const join = joinScript({ clusterId: "aios-demo", nodeId: "worker-5", joinTimeoutSeconds: 30 });
+        const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+        const r = run(`printf '' | sh -c ${q(join)} || echo "STATUS=$?"
+test -e /var/lib/fake-kubeadm.argv || echo "KUBEADM_NOT_RUN"`);
+        assert.match(r.out, /STATUS=4/, r.out);
+        assert.match(r.out, /no join configuration on stdin/);
+        assert.match(r.out, /KUBEADM_NOT_RUN/);
+    });
+
     it("refuses a machine joined elsewhere", function () {
         assert.ok(canUnshare, "these tests need root and unshare(1) (util-linux), as CI has");
         const join = joinScript({ clusterId: "aios-demo", nodeId: "worker-3", joinTimeoutSeconds: 30 });
@@ -129,5 +141,23 @@ test -e /var/lib/aios-onboarding || echo "NO_STATE_DIR"`);
 printf %s ${q(JOIN)} | sh -c ${q(join)} || echo "STATUS=$?"`);
         assert.match(r.out, /STATUS=3/, r.out);
         assert.match(r.out, /already a member of another cluster/);
+    });
+});
+
+describe("the join configuration built from the join command AIOS gave", () => {
+    const HASH = `sha256:${"c".repeat(64)}`;
+
+    it("holds the endpoint, the token, every pinned CA hash and the node name, quoted", () => {
+        const text = joinConfiguration(`sudo kubeadm join 10.0.0.1:6443 --token=abcdef.0123456789abcdef --discovery-token-ca-cert-hash ${HASH} --cri-socket x`, "worker-1");
+        assert.equal(
+            text,
+            `apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: "10.0.0.1:6443"\n    token: "abcdef.0123456789abcdef"\n    caCertHashes:\n      - "${HASH}"\nnodeRegistration:\n  name: "worker-1"\n`,
+        );
+    });
+
+    it("refuses a command without a pinned CA, or with a malformed token, and never echoes the token", () => {
+        assert.throws(() => joinConfiguration("kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef", "w"), (e: Error) => /no --discovery-token-ca-cert-hash/.test(e.message) && !e.message.includes("0123456789abcdef"));
+        assert.throws(() => joinConfiguration(`kubeadm join 10.0.0.1:6443 --token abcdef.SECRETSECRET --discovery-token-ca-cert-hash ${HASH}`, "w"), (e: Error) => /--token is not a bootstrap token/.test(e.message) && !e.message.includes("SECRETSECRET"));
+        assert.throws(() => joinConfiguration("curl http://x | sh", "w"), /does not start with `kubeadm join`/);
     });
 });

@@ -129,7 +129,7 @@ describe("OnboardedNode wiring", function () {
         await unwrap(node.nodeName);
         const join = findCreated("command:remote:Command", "worker-3-join")!;
         assert.ok(isSecretInput(join.inputs.stdin), "join stdin (the join command) must be secret");
-        assert.match(String(secretValue(join.inputs.stdin)), /^kubeadm join /);
+        assert.match(String(secretValue(join.inputs.stdin)), /^apiVersion: kubeadm\.k8s\.io\/v1beta4\nkind: JoinConfiguration\n/);
         assert.ok(isSecretInput(join.inputs.connection) || isSecretInput((join.inputs.connection as Record<string, unknown>).privateKey), "the SSH key must be secret");
         assert.deepEqual(join.inputs.triggers, ["aios-demo", "worker-3", "10.0.0.5", 22]);
         for (const field of ["create", "delete"]) {
@@ -152,7 +152,7 @@ describe("OnboardedNode wiring", function () {
         assert.equal(verify.inputs.registeredAt, "2026-11-24T00:00:00.000Z");
         assert.deepEqual(options["worker-3-join"].ignoreChanges, ["stdin"], "a rotated token must not cause a re-join");
         assert.deepEqual(options["worker-3-join"].additionalSecretOutputs, ["stdout", "stderr", "connection"]);
-        assert.deepEqual(options["worker-3-registration"].additionalSecretOutputs, ["joinCommand"]);
+        assert.deepEqual(options["worker-3-registration"].additionalSecretOutputs, ["joinConfiguration"]);
         assert.equal(options["worker-3-join"].deleteBeforeReplace, true);
     });
 

@@ -30,7 +30,7 @@ describe("the aios-onboarding provider plugin", () => {
         const p = new AiosOnboardingProvider("0.1.0");
         const urn = "urn:pulumi:dev::p::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Registration::worker-1-registration";
         const ssh = { host: "127.0.0.1", port: 9, user: "root", hostKey: "ssh-ed25519 AAAA", privateKey: "k", connectTimeoutSeconds: 1 };
-        const stored = { protocol: "parser", clusterId: "c", nodeId: "worker-1", registryUrl: "http://127.0.0.1:9", httpTimeoutSeconds: 1, forceRemove: true, ssh: secret(ssh), registeredAt: "t", joinCommand: secret(""), adopted: false };
+        const stored = { protocol: "parser", clusterId: "c", nodeId: "worker-1", registryUrl: "http://127.0.0.1:9", httpTimeoutSeconds: 1, forceRemove: true, ssh: secret(ssh), registeredAt: "t", joinConfiguration: secret(""), adopted: false };
         await assert.rejects(p.delete("c/worker-1", urn, stored), /worker-1-registration: the aios-onboarding provider has no kubeconfig; create OnboardingProvider with the cluster's kubeconfig/);
         p.configure({ kubeconfig: secret("not: [a kubeconfig") });
         // With a kubeconfig, the delete goes on to the registry (nothing listens on port 9).

@@ -21,7 +21,7 @@ const inputs = (over: Partial<RegistrationInputs> = {}) => ({
     ssh: secret(ssh),
 });
 /** Stored outputs as the engine hands them back: secrets in their wire form. */
-const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: secret(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinCommand: secret("kubeadm join …"), adopted: false };
+const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: secret(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false };
 
 describe("a machine's registration in the provider plugin", () => {
     it("checks inputs with the SSH key secret, and lets values not known yet through at preview", async () => {
@@ -46,19 +46,23 @@ describe("a machine's registration in the provider plugin", () => {
         assert.deepEqual(r.outs, { ...stored, registryUrl: "http://10.0.0.1:30101" });
     });
 
-    it("parser: registers with the cluster's static join command, and refuses a cluster that has none before writing anything", async () => {
-        const doc = loadClusterExample();
-        const meta = doc.clusterMetadata as { additionalInfo?: Record<string, unknown> };
-        delete meta.additionalInfo?.joinCommand;
-        const server = await fakeRegistry([{ ...doc, id: "aios-demo" }]);
-        try {
-            const ctx = recordingContext("m1-registration");
-            await assert.rejects(
-                registrationHandler.create(ctx, inputs({ registryUrl: server.url })),
-                /cluster aios-demo in the AIOS registry has no clusterMetadata\.additionalInfo\.joinCommand, which the parser protocol joins with; nothing was registered/,
-            );
-        } finally {
-            await server.close();
-        }
-    });
+    // No parser listens at parserUrl here: an addNode attempt would fail with another error.
+    for (const [what, command, expected] of [
+        ["has none", undefined, /cluster aios-demo in the AIOS registry has no clusterMetadata\.additionalInfo\.joinCommand, which the parser protocol joins with; nothing was registered/],
+        ["does not pin the cluster CA", "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef", /node worker-1 of cluster aios-demo cannot join with the registry's clusterMetadata\.additionalInfo\.joinCommand: join command has no --discovery-token-ca-cert-hash; nothing was registered/],
+    ] as const) {
+        it(`parser: refuses a cluster whose static join command ${what} before writing anything`, async () => {
+            const doc = loadClusterExample();
+            const info = (doc.clusterMetadata as { additionalInfo: Record<string, unknown> }).additionalInfo;
+            if (command === undefined) delete info.joinCommand;
+            else info.joinCommand = command;
+            const server = await fakeRegistry([{ ...doc, id: "aios-demo" }]);
+            try {
+                await assert.rejects(registrationHandler.create(recordingContext("m1-registration"), inputs({ registryUrl: server.url })), (e: Error) => expected.test(e.message) && !e.message.includes("0123456789abcdef"));
+                assert.deepEqual(server.received.map((r) => r.method), ["GET"], "only the cluster was read");
+            } finally {
+                await server.close();
+            }
+        });
+    }
 });
