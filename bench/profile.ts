@@ -13,7 +13,7 @@ const CLASSES: [string, RegExp][] = [
     ["engine (pulumi CLI)", /(^|\/)pulumi (up|preview|destroy)/],
     ["language host", /pulumi-language-nodejs/],
     ["command plugin", /pulumi-resource-command/],
-    ["provider plugin (node)", /provider\/main\.(js|ts)/],
+    ["provider plugin (node)", /provider\/main\.js|run-from-sources\.js/],
     ["program (node)", /@pulumi\/pulumi\/cmd\/run/],
     ["ssh client (probes)", /^ssh /],
     ["sshd (machines)", /sshd/],

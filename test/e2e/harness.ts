@@ -177,7 +177,7 @@ export function samplePs(m: string, intervalSeconds = 0.05): { stop(): Promise<s
  * plaintext (PULUMI_CONFIG), which its wrapper must drop.
  */
 export function samplePsHost(intervalSeconds = 0.1): { stop(): Promise<string[]> } {
-    const plugin = "for p in $(pgrep -f 'provider/main[.](ts|js)'); do tr '\\0' ' ' </proc/$p/environ 2>/dev/null; echo; done";
+    const plugin = "for p in $(pgrep -f 'provider/main[.]js|run-from-sources[.]js'); do tr '\\0' ' ' </proc/$p/environ 2>/dev/null; echo; done";
     const child = spawn("bash", ["-c", `while :; do ps -eo args; ${plugin}; echo @@sample@@; sleep ${intervalSeconds}; done`], { stdio: ["ignore", "pipe", "ignore"] });
     return collectSamples(child);
 }
