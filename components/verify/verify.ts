@@ -136,7 +136,7 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
  * for the entry and, if it stays missing, adds it the same way, checking again since other writers
  * race in the same manner.
  */
-export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, graceMs = 10_000, pollMs = 500): Promise<void> {
+export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, graceMs = 10_000, pollMs = 200): Promise<void> {
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const listed = async (): Promise<boolean> => ((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).some((e) => e.id === input.nodeId);
     const until = Date.now() + graceMs;
