@@ -51,10 +51,11 @@ function settleQuietly(resource: pulumi.CustomResource): void {
 /**
  * OnboardedNode is a component that joins an existing machine to an AIOS Kubernetes cluster
  * and proves the AIOS Cluster Controller accepted it. Its children, in order:
- * `${name}-prechecks` (the table of read-only checks, evaluated at preview; a resource of the
- * aios-onboarding provider plugin, through `opts.providers`, else its own `${name}-provider`), `${name}-registration`
- * (AIOS add_node), `${name}-join` (`kubeadm join` over SSH), `${name}-verify` (Node Ready and
- * labelled `nodeID` by the controller) and, when labels or taints are declared,
+ * `${name}-prechecks` (the table of read-only checks, evaluated at preview), `${name}-registration`
+ * (AIOS add_node; its delete resets the machine) and `${name}-verify` (Node Ready and labelled
+ * `nodeID` by the controller; its delete drains and deregisters), resources of the aios-onboarding
+ * provider plugin through the provider in `opts.providers`, else its own `${name}-provider` (which
+ * holds the kubeconfig); `${name}-join` (`kubeadm join` over SSH) and, when labels or taints are declared,
  * `${name}-labels` (a `kubernetes:core/v1:NodePatch`, through the kubernetes provider passed in
  * `opts.providers`, else its own `${name}-kubernetes`). Deleting it offboards the machine in reverse order.
  */
