@@ -110,12 +110,13 @@ describe("acceptance scenarios (BRIEF.md)", function () {
         assert.equal(gpuEntry.gpus?.memory, 81920);
         assert.equal(reg.find((n) => n.id === "worker-1")!.gpus?.count, 0);
         // The external machine went through the external checks.
-        // Each machine's prechecks are one resource whose outputs are the table of checks.
+        // Each machine's prechecks are one resource whose inputs are the table of checks (its outputs, the table's digest).
         const res = await main.resources();
         const table = (id: string) => {
             const r = res.find((x) => x.urn.endsWith(`::${id}-prechecks`) && x.type === "aios-onboarding:index:Prechecks");
             ok(r, `no ${id}-prechecks resource`);
-            return ((r.outputs as { checks?: { check: string; status: string; expected: string; observed: string }[] } | undefined)?.checks ?? []);
+            ok(typeof r.outputs?.digest === "string", `${id}-prechecks outputs: ${JSON.stringify(r.outputs)}`);
+            return ((r.inputs as { checks?: { check: string; status: string; expected: string; observed: string }[] } | undefined)?.checks ?? []);
         };
         for (const check of ["external-allowed", "static-ip"]) {
             const row = table("worker-1").find((c) => c.check === check);
