@@ -10,6 +10,7 @@ import { GatewayClient } from "../components/aios";
 import { KubeClient, nodeReady } from "../components/kube/client";
 import { parseKubeconfig } from "../components/kube/kubeconfig";
 import { joinScript } from "../components/join/scripts";
+import { joinConfiguration } from "../components/join/joinConfiguration";
 import { parseProbeOutput, PROBE_SCRIPT } from "../components/machine/probe";
 import { runRemoteScript } from "../components/machine/ssh";
 import { buildInventory } from "../components/machine/inventory";
@@ -160,7 +161,7 @@ async function timedUp(stack: Stack, world: World, backend: string): Promise<UpR
     return { seconds, labelLatencyMs, engineMiB, programMiB, checkpointWrites };
 }
 
-/** The same work with no Pulumi: SSH probe, dry run + join-node, SSH join with the token on stdin, watch the label. */
+/** The same work with no Pulumi: SSH probe, dry run + join-node, SSH join with the join configuration on stdin, watch the label. */
 async function baseline(world: World, machines: WorldMachine[]): Promise<number> {
     const kubeconfig = readFileSync(world.kubernetes.kubeconfigPath, "utf8");
     const kube = new KubeClient(parseKubeconfig(kubeconfig));
@@ -177,7 +178,7 @@ async function baseline(world: World, machines: WorldMachine[]): Promise<number>
             let err = "";
             child.stderr.on("data", (d: Buffer) => (err += d.toString()));
             child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`baseline join of ${m.nodeId}: ${err.slice(-300)}`))));
-            child.stdin.end(`${cmd}\n`);
+            child.stdin.end(joinConfiguration(cmd, m.nodeId));
         });
         const ok = await kube.watchNode(m.nodeId, Date.now() + 360_000, (n) => !!n && nodeReady(n) && n.metadata.labels?.nodeID === m.nodeId, () => undefined);
         if (!ok) throw new Error(`baseline: ${m.nodeId} never labelled`);
