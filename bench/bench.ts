@@ -165,7 +165,8 @@ async function timedUp(stack: Stack, world: World, backend: string): Promise<UpR
 async function baseline(world: World, machines: WorldMachine[]): Promise<number> {
     const kubeconfig = readFileSync(world.kubernetes.kubeconfigPath, "utf8");
     const kube = new KubeClient(parseKubeconfig(kubeconfig));
-    const gateway = new GatewayClient(world.aios.gatewayUrl);
+    // 100 join-node calls at once keep the gateway stand-in busy longer than the default 10 s.
+    const gateway = new GatewayClient(world.aios.gatewayUrl, { timeoutMs: 120_000 });
     const key = readFileSync(world.ssh.privateKeyPath, "utf8");
     const t0 = Date.now();
     await Promise.all(machines.map(async (m) => {
