@@ -85,7 +85,7 @@ function kept(i: Partial<VerificationInputs>): Partial<Record<Kept, unknown>> {
 
 function changedKeys(before: VerificationOutputs, news: Partial<VerificationInputs>): Kept[] {
     const now = kept(news);
-    const old = kept({ ...before, node: { id: before.nodeId } as VerificationInputs["node"] });
+    const old: Partial<Record<Kept, unknown>> = Object.fromEntries(KEPT.map((k) => [k, before[k]]));
     // A key absent from `news` is not a change; one not known yet (at preview) is one, since what it
     // depends on is about to change.
     return KEPT.filter((k) => k in now && now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(old[k]));
