@@ -60,3 +60,17 @@ export function decodeProps<S extends z.ZodObject>(what: string, schema: S, valu
     if (parsed.success) return parsed.data as z.infer<S>;
     throw new ConfigError(what, problemsFromZod(parsed.error, masked(value), "", () => BY_HAND));
 }
+
+/**
+ * A diff against a resource's stored outputs: `changed` lists the keys whose new value differs from the
+ * stored one; a change of an `identity` key replaces the resource, the old one first.
+ */
+export function diffStored<S extends z.ZodObject>(schema: S, olds: unknown, changed: (stored: z.infer<S>) => string[], identity: readonly string[]) {
+    const before = schema.safeParse(reveal(olds));
+    // Stored state this version cannot read: never a replacement (that would offboard the machine); the
+    // update then fails naming what it could not read.
+    if (!before.success) return { changes: true };
+    const keys = changed(before.data as z.infer<S>);
+    const replaces = keys.filter((k) => identity.includes(k));
+    return { changes: keys.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+}

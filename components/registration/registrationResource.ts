@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ResourceHandler } from "../provider/handler";
-import { decodeProps, reveal, secret } from "../provider/wire";
+import { decodeProps, diffStored, secret } from "../provider/wire";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import { sshTargetSchema } from "../machine/ssh";
@@ -63,10 +63,6 @@ export const registrationHandler: ResourceHandler = {
         return { inputs: news as Record<string, unknown> };
     },
     diff(name, olds, news) {
-        const before = registrationOutputs.safeParse(reveal(olds));
-        // Stored state this version cannot read: never a replacement (that would offboard the machine); the
-        // update then fails naming what it could not read.
-        if (!before.success) return { changes: true };
         const n = decodeInputs(name, news, true);
         const now: Partial<Record<keyof RegistrationOutputs, unknown>> = {
             protocol: n.protocol,
@@ -77,9 +73,9 @@ export const registrationHandler: ResourceHandler = {
             forceRemove: n.forceRemove,
             ssh: n.ssh,
         };
-        const changed = (Object.keys(now) as (keyof RegistrationOutputs)[]).filter((k) => now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(before.data[k]));
-        const replaces = changed.filter((k) => (IDENTITY as readonly string[]).includes(k));
-        return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+        const changed = (stored: RegistrationOutputs) =>
+            (Object.keys(now) as (keyof RegistrationOutputs)[]).filter((k) => now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(stored[k]));
+        return diffStored(registrationOutputs, olds, changed, IDENTITY);
     },
     async create(ctx, props) {
         const inputs = decodeInputs(ctx.name, props);

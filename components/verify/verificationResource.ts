@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OperationContext, ResourceHandler } from "../provider/handler";
-import { decodeProps, reveal, secret } from "../provider/wire";
+import { decodeProps, diffStored, secret } from "../provider/wire";
 import { nodeInventorySchema } from "../machine/inventory";
 import { sshTargetSchema } from "../machine/ssh";
 import { drainAndDeregister } from "../offboard/offboard";
@@ -113,13 +113,8 @@ export const verificationHandler: ResourceHandler = {
         return { inputs: news as Record<string, unknown> };
     },
     diff(name, olds, news) {
-        const before = verificationOutputs.safeParse(reveal(olds));
-        // Stored state this version cannot read: never a replacement (that would offboard the machine); the
-        // update then fails naming what it could not read.
-        if (!before.success) return { changes: true };
-        const changed = changedKeys(before.data, decodeInputs(name, news, true));
-        const replaces = changed.filter((k) => (IDENTITY as readonly string[]).includes(k));
-        return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+        const n = decodeInputs(name, news, true);
+        return diffStored(verificationOutputs, olds, (stored) => changedKeys(stored, n), IDENTITY);
     },
     async create(ctx, props) {
         const i = decodeInputs(ctx.name, props);

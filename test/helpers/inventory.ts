@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import type { NodeInventory } from "../../components/machine/inventory";
 import type { SshTarget } from "../../components/machine/ssh";
 
@@ -14,5 +15,12 @@ export const sampleInventory: NodeInventory = {
     nodeMetadata: {},
 };
 
-/** The machine's SSH target (a key that is no key: nothing connects). */
-export const sampleSsh: SshTarget = { host: "10.0.0.5", port: 22, user: "root", hostKey: "ssh-ed25519 AAAA", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", connectTimeoutSeconds: 5 };
+/** The machine's SSH target, with a key made for this test run (nothing connects with it). */
+export const sampleSsh: SshTarget = {
+    host: "10.0.0.5",
+    port: 22,
+    user: "root",
+    hostKey: "ssh-ed25519 AAAA",
+    privateKey: generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    connectTimeoutSeconds: 5,
+};
