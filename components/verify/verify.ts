@@ -129,31 +129,74 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
     return verifiedNode(input.nodeId, last);
 }
 
+/** How long `ensureRegistryEntry` waits and polls; the defaults suit AIOS, tests shorten them. */
+export interface RegistryEntryTiming {
+    /** How long AIOS's own append may take after the label before we add the entry: 10 s. */
+    graceMs: number;
+    /** Between two reads of the cluster document: 200 ms. */
+    pollMs: number;
+    /** How long the entry must stay listed, with no other labelled node of this process still missing: 500 ms. */
+    settleMs: number;
+}
+
+const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { graceMs: 10_000, pollMs: 200, settleMs: 500 };
+
+/**
+ * Nodes of each cluster that this process has seen labelled and whose registry entry is not yet
+ * settled. The provider is one process for the whole stack, so it sees every waiter it started.
+ */
+const unsettled = new Map<string, Set<string>>();
+
 /**
  * The AIOS waiter appends a labelled node to the registry by reading the cluster and writing the
- * whole node list back, so two nodes labelled at the same moment can lose one entry (the e2e suite
- * saw it). A node missing from the registry is invisible to AIOS, so after the label this waits
- * for the entry and, if it stays missing, adds it the same way, checking again since other writers
- * race in the same manner.
+ * whole node list back, so a waiter that read before our node's entry landed writes it away again
+ * (the e2e suite saw it, even after the entry had been listed). A node missing from the registry is
+ * invisible to AIOS. So after the label this waits for the entry, and counts it settled only once
+ * one read lists it together with every other node this process saw labelled (their waiters have
+ * written by then, so no stale list is left in flight) and it stays listed for `settleMs`. An entry
+ * that stays missing, or disappears again, is added the same way; other writers race as well, so
+ * each add is checked like AIOS's own.
  */
-export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, graceMs = 10_000, pollMs = 200): Promise<void> {
+export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, timing: Partial<RegistryEntryTiming> = {}): Promise<void> {
+    const { graceMs, pollMs, settleMs } = { ...REGISTRY_ENTRY_TIMING, ...timing };
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
-    const listed = async (): Promise<boolean> => ((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).some((e) => e.id === input.nodeId);
-    const until = Date.now() + graceMs;
-    // One read per round: first AIOS's own append gets `graceMs`, then each of our adds is checked.
-    for (let added = 0; !(await listed()); ) {
-        if (Date.now() >= until) {
-            if (added === 3) {
-                throw new Error(
-                    `node ${input.nodeId} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
-                        "(other writers replaced the node list each time it was added); run `pulumi up` again",
-                );
+    const key = `${input.registryUrl} ${input.clusterId}`;
+    const pending = unsettled.get(key) ?? new Set<string>();
+    unsettled.set(key, pending.add(input.nodeId));
+    try {
+        let addAfter = Date.now() + graceMs;
+        let listedSince: number | undefined;
+        let added = 0;
+        for (;;) {
+            const ids = new Set(((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).map((e) => e.id));
+            const now = Date.now();
+            if (ids.has(input.nodeId)) {
+                const othersInFlight = [...pending].some((id) => id !== input.nodeId && !ids.has(id));
+                listedSince = othersInFlight ? undefined : (listedSince ?? now);
+                if (listedSince !== undefined && now - listedSince >= settleMs) return;
+            } else {
+                if (listedSince !== undefined || added > 0) addAfter = now; // written away by another writer: AIOS will not add it back
+                listedSince = undefined;
+                if (now >= addAfter) {
+                    if (added === 3) {
+                        throw new Error(
+                            `node ${input.nodeId} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
+                                "(other writers replaced the node list each time it was added); run `pulumi up` again",
+                        );
+                    }
+                    log(
+                        `the AIOS registry has no entry for node ${input.nodeId} after it was labelled ` +
+                            "(AIOS loses one when two nodes are labelled at once): adding it",
+                    );
+                    await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
+                    added++;
+                }
             }
-            log(`the AIOS registry has no entry for node ${input.nodeId} ${graceMs / 1000}s after it was labelled (AIOS loses one when two nodes are labelled at once): adding it`);
-            await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
-            added++;
+            await new Promise((r) => setTimeout(r, pollMs));
         }
-        await new Promise((r) => setTimeout(r, pollMs));
+    } finally {
+        pending.delete(input.nodeId);
+        if (pending.size === 0) unsettled.delete(key);
     }
 }
 

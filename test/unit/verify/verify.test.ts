@@ -38,8 +38,9 @@ describe("when verification asks AIOS for a new membership waiter", () => {
 });
 
 describe("after the label, verification makes sure AIOS kept the node's registry entry", () => {
-    const input = (url: string): VerifyInput =>
-        ({ nodeId: "gpu-node-7", clusterId: "cluster-west-vision-001", registryUrl: url, httpTimeoutSeconds: 2, node: { id: "gpu-node-7", memory: 1024 } }) as unknown as VerifyInput;
+    const input = (url: string, nodeId = "gpu-node-7"): VerifyInput =>
+        ({ nodeId, clusterId: "cluster-west-vision-001", registryUrl: url, httpTimeoutSeconds: 2, node: { id: nodeId, memory: 1024 } }) as unknown as VerifyInput;
+    const nodeData = (doc: Doc): NodeEntry[] => (doc.nodes as { nodeData: NodeEntry[] }).nodeData;
     const entryIds = (doc: Doc): string[] => ((doc.nodes as { nodeData: NodeEntry[] }).nodeData ?? []).map((e) => String(e.id));
 
     it("waits for the entry AIOS appends after labelling, and writes nothing", async () => {
@@ -47,7 +48,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const later = setTimeout(() => (doc.nodes as { nodeData: NodeEntry[] }).nodeData.push({ id: "gpu-node-7" } as NodeEntry), 120);
         try {
-            await ensureRegistryEntry(input(server.url), () => undefined, 2000, 20);
+            await ensureRegistryEntry(input(server.url), () => undefined, { graceMs: 2000, pollMs: 20, settleMs: 60 });
             assert.ok(entryIds(doc).includes("gpu-node-7"));
             assert.ok(server.received.every((r) => r.method === "GET"), "nothing was written");
         } finally {
@@ -61,7 +62,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const logs: string[] = [];
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), 100, 20);
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { graceMs: 100, pollMs: 20, settleMs: 60 });
             assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 1);
             assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
@@ -73,10 +74,56 @@ describe("after the label, verification makes sure AIOS kept the node's registry
     it("fails with a clear message when the entry keeps being lost", async () => {
         const server = await fakeRegistry([clone(vectors[38].response?.body as Doc)], { dropPuts: true });
         try {
-            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, 50, 10), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
+            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, { graceMs: 50, pollMs: 10, settleMs: 30 }), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 3);
         } finally {
             await server.close();
         }
     });
+
+    it("adds the entry again when a waiter that read the list before it landed writes it away", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const server = await fakeRegistry([doc]);
+        const logs: string[] = [];
+        const stale = nodeData(doc).slice();
+        nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
+        // The other waiter's write lands after ours was listed, from the list it read before.
+        let later: NodeJS.Timeout | undefined;
+        const staleWritten = new Promise<void>((done) => {
+            later = setTimeout(() => {
+                (doc.nodes as { nodeData: NodeEntry[] }).nodeData = [...stale, { id: "gpu-node-8" } as NodeEntry];
+                done();
+            }, 40);
+        });
+        try {
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { graceMs: 5000, pollMs: 10, settleMs: 150 });
+            await staleWritten;
+            assert.deepEqual(entryIds(doc).filter((id) => id.startsWith("gpu-node-")), ["gpu-node-8", "gpu-node-7"]);
+            assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
+        } finally {
+            clearTimeout(later);
+            await server.close();
+        }
+    });
+
+    it("does not count its entry settled while another node labelled in this process still lacks one", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const server = await fakeRegistry([doc]);
+        nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
+        const timing = { graceMs: 5000, pollMs: 10, settleMs: 30 };
+        let firstDone = 0;
+        const other = setTimeout(() => nodeData(doc).push({ id: "gpu-node-8" } as NodeEntry), 300);
+        try {
+            const first = ensureRegistryEntry(input(server.url), () => undefined, timing).then(() => (firstDone = Date.now()));
+            const second = ensureRegistryEntry(input(server.url, "gpu-node-8"), () => undefined, timing);
+            const started = Date.now();
+            await Promise.all([first, second]);
+            assert.ok(firstDone - started >= 280, `gpu-node-7 settled after ${firstDone - started} ms, before gpu-node-8's entry was written`);
+            assert.ok(server.received.every((r) => r.method === "GET"), "nothing was written");
+        } finally {
+            clearTimeout(other);
+            await server.close();
+        }
+    });
 });
+
