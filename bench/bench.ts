@@ -89,7 +89,7 @@ async function sampleMemory<T>(during: () => Promise<T>): Promise<{ result: T; e
     }
 }
 
-function machinesConfig(machines: WorldMachine[]): { value: string } {
+export function machinesConfig(machines: WorldMachine[]): { value: string } {
     return { value: JSON.stringify(machines.map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port, user: m.user, hostKey: m.hostKey }))) };
 }
 

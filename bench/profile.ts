@@ -1,13 +1,14 @@
 // One `pulumi up` of N machines of the local world, with the CPU time and peak memory of each kind of
 // process (engine, program, the aios-onboarding provider plugin, other plugins, SSH, the world's own services), sampled from /proc.
-//   npm run bench:profile -- N [parallelism]
+//   npm run bench:profile -- N [parallelism] [--add-one]
+// With --add-one, N machines are onboarded first (not profiled) and the profiled up adds machine N + 1.
 // Tells where an up's time goes before anyone optimises it (docs/benchmarks.md, "Where the time goes").
 import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeClient } from "../components/kube/client";
 import { parseKubeconfig } from "../components/kube/kubeconfig";
-import { readWorld, resetWorld, stackFor } from "./bench";
+import { machinesConfig, readWorld, resetWorld, stackFor } from "./bench";
 
 const CLASSES: [string, RegExp][] = [
     ["engine (pulumi CLI)", /(^|\/)pulumi (up|preview|destroy)/],
@@ -73,13 +74,20 @@ class ProcessSampler {
 }
 
 async function main(): Promise<void> {
-    const n = Number(process.argv[2] ?? "10");
-    const parallelism = process.argv[3] ? Number(process.argv[3]) : undefined;
+    const args = process.argv.slice(2).filter((a) => a !== "--add-one");
+    const addOne = args.length < process.argv.length - 2;
+    const n = Number(args[0] ?? "10");
+    const parallelism = args[1] ? Number(args[1]) : undefined;
     const world = readWorld();
-    if (world.machines.length < n) throw new Error(`the world has ${world.machines.length} machines; run WORLD_MACHINES=${n} npm run world:up first`);
+    const needed = addOne ? n + 1 : n;
+    if (world.machines.length < needed) throw new Error(`the world has ${world.machines.length} machines; run WORLD_MACHINES=${needed} npm run world:up first`);
     const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
     await resetWorld(world, kube);
     const stack = await stackFor(`profile-${n}`, world, world.machines.slice(0, n), mkdtempSync(join(tmpdir(), "aios-profile-")), parallelism);
+    if (addOne) {
+        await stack.up();
+        await stack.setConfig("machines", machinesConfig(world.machines.slice(0, n + 1)));
+    }
     const sampler = new ProcessSampler();
     sampler.start();
     const t0 = Date.now();
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
         const lines = rows.map(([cls, s]) => `${s.toFixed(1).padStart(7)} s  ${(peakMiB.get(cls) ?? 0).toFixed(0).padStart(6)} MiB  ${cls}`);
         const total = [...cpu.values()].reduce((a, s) => a + s, 0);
         process.stdout.write(
-            `pulumi up of ${n} machines (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; per kind of process, CPU time and peak RSS:\n` +
+            `pulumi up of ${addOne ? `1 machine added to ${n} onboarded` : `${n} machines`} (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; per kind of process, CPU time and peak RSS:\n` +
                 `${lines.join("\n")}\n${total.toFixed(1).padStart(7)} s  total\n`,
         );
         await stack.workspace.removeStack(stack.name, { force: true });
