@@ -75,7 +75,7 @@ async function sampleMemory<T>(during: () => Promise<T>): Promise<{ result: T; e
             if (!m) continue;
             const rss = Number(m[1]) / 1024;
             // The engine with its plugins (language host, command provider, this package's provider).
-            if (/(^|\/)pulumi (up|preview|destroy)\b|pulumi-language-nodejs|pulumi-resource-|provider\/main\.js|run-from-sources\.js/.test(m[2])) e += rss;
+            if (/(^|\/)pulumi (up|preview|destroy)\b|pulumi-language-nodejs|pulumi-resource-|bin\/provider\.js|provider\/main\.js/.test(m[2])) e += rss;
             if (m[2].includes("@pulumi/pulumi/cmd/run")) p += rss;
         }
         engine = Math.max(engine, e);

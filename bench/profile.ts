@@ -14,7 +14,7 @@ const CLASSES: [string, RegExp][] = [
     ["engine (pulumi CLI)", /(^|\/)pulumi (up|preview|destroy)/],
     ["language host", /pulumi-language-nodejs/],
     ["command plugin", /pulumi-resource-command/],
-    ["provider plugin (node)", /provider\/main\.js|run-from-sources\.js/],
+    ["provider plugin (node)", /bin\/provider\.js|provider\/main\.js/],
     ["program (node)", /@pulumi\/pulumi\/cmd\/run/],
     ["ssh client (probes)", /^ssh /],
     ["sshd (machines)", /sshd/],

@@ -177,7 +177,7 @@ export function samplePs(m: string, intervalSeconds = 0.05): { stop(): Promise<s
  * plaintext (PULUMI_CONFIG), which its wrapper must drop.
  */
 export function samplePsHost(intervalSeconds = 0.1): { stop(): Promise<string[]> } {
-    const plugin = "for p in $(pgrep -f 'provider/main[.]js|run-from-sources[.]js'); do tr '\\0' ' ' </proc/$p/environ 2>/dev/null; echo; done";
+    const plugin = "for p in $(pgrep -f 'bin/provider[.]js|provider/main[.]js'); do tr '\\0' ' ' </proc/$p/environ 2>/dev/null; echo; done";
     const child = spawn("bash", ["-c", `while :; do ps -eo args; ${plugin}; echo @@sample@@; sleep ${intervalSeconds}; done`], { stdio: ["ignore", "pipe", "ignore"] });
     return collectSamples(child);
 }
@@ -434,10 +434,10 @@ async function setup(): Promise<Suite> {
     const engineTmp = path.join(tmp, "engine-tmp");
     const projectDir = path.join(tmp, "project");
     for (const d of [backend, engineTmp, projectDir]) fs.mkdirSync(d);
-    // The repository's Pulumi.yaml with `main` pointing at program.ts: the workspace writes Pulumi.<stack>.yaml
+    // The repository's Pulumi.yaml with `main` pointing at its program: the workspace writes Pulumi.<stack>.yaml
     // files into the project dir, which is ours, not the clone.
     const project = load(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
-    project.main = path.relative(projectDir, path.join(repoRoot, String(project.main ?? "program.ts")));
+    project.main = path.relative(projectDir, path.join(repoRoot, String(project.main)));
     // The repository's plugin entries (this package's provider, in bin/), their paths made absolute.
     const plugins = project.plugins as { providers?: { name: string; path: string }[] } | undefined;
     for (const p of plugins?.providers ?? []) p.path = path.resolve(repoRoot, p.path);
@@ -785,7 +785,7 @@ export async function anotherCheckout(): Promise<OtherCheckout> {
     const projectDir = path.join(s.tmp, "second checkout", "project");
     fs.mkdirSync(projectDir, { recursive: true });
     const project = load(fs.readFileSync(path.join(s.projectDir, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
-    project.main = path.relative(projectDir, path.join(root, "program.ts"));
+    project.main = path.relative(projectDir, path.join(root, path.relative(repoRoot, path.resolve(s.projectDir, String(project.main)))));
     for (const p of (project.plugins as { providers?: { path: string }[] } | undefined)?.providers ?? []) p.path = path.join(root, path.relative(repoRoot, p.path));
     fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), dump(project));
     const envVars = { ...s.envVars, PATH: s.envVars.PATH.split(path.join(repoRoot, "node_modules")).join(path.join(root, "node_modules")) };

@@ -1,0 +1,5 @@
+// The stack program as the Pulumi.yaml of this repository names it: program.ts, run from the transpile cache
+// in a checkout (see transpile-cache.js), else the package's compiled dist/program.js. Its exports are the
+// stack's outputs.
+"use strict";
+module.exports = require(require("./transpile-cache").entryFile("program"));
