@@ -397,8 +397,18 @@ check_logins() {
   for m in $(machine_names); do
     d=$(mdir "$m")
     [ -e "$d/faults/sshd-down" ] && continue
-    if ! ssh -i "$W/keys/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 \
-      -o "UserKnownHostsFile=\"$W/keys/known_hosts\"" "root@$(cat "$d/machine/ip")" true </dev/null >/dev/null 2>"$d/logs/login-check.err"; then
+    # A machine just added to a busy host has been seen to miss one SYN (a 5 s timeout): a timeout is tried
+    # again, any other failure is reported at once.
+    local try ok=""
+    for try in 1 2 3; do
+      if ssh -i "$W/keys/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 \
+        -o "UserKnownHostsFile=\"$W/keys/known_hosts\"" "root@$(cat "$d/machine/ip")" true </dev/null >/dev/null 2>"$d/logs/login-check.err"; then
+        ok=1
+        break
+      fi
+      grep -q 'timed out' "$d/logs/login-check.err" || break
+    done
+    if [ -z "$ok" ]; then
       local why
       why=$(grep -E 'Authentication refused|bad ownership|Could not open|error' "$d/logs/sshd.log" 2>/dev/null | tail -n 3 || true)
       die "machine $m: ssh root@$(cat "$d/machine/ip") with the world's key failed: $(tr '\n' ' ' <"$d/logs/login-check.err")${why:+
