@@ -135,17 +135,34 @@ export interface RegistryEntryTiming {
     graceMs: number;
     /** Between two reads of the cluster document: 200 ms. */
     pollMs: number;
-    /** How long the entry must stay listed, with no other labelled node of this process still missing: 500 ms. */
+    /** How long the entry must stay listed, with no other labelled node of this process still missing: 300 ms. */
     settleMs: number;
 }
 
-const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { graceMs: 10_000, pollMs: 200, settleMs: 500 };
+const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { graceMs: 10_000, pollMs: 200, settleMs: 300 };
 
 /**
  * Nodes of each cluster that this process has seen labelled and whose registry entry is not yet
  * settled. The provider is one process for the whole stack, so it sees every waiter it started.
  */
 const unsettled = new Map<string, Set<string>>();
+
+/**
+ * The latest read of each cluster's node ids, shared by every verification of this process that is
+ * waiting on that cluster: a read younger than `maxAgeMs` (or still in flight) is reused, so 100
+ * machines verified at once cost one read per poll, not 100 reads of a 100-entry document.
+ */
+const latestRead = new Map<string, { at: number; ids: Promise<Set<string>> }>();
+
+function nodeIds(key: string, registry: RegistryClient, clusterId: string, maxAgeMs: number): Promise<Set<string>> {
+    const last = latestRead.get(key);
+    if (last && Date.now() - last.at < maxAgeMs) return last.ids;
+    const ids = registry.getCluster(clusterId).then((c) => new Set((c.nodes?.nodeData ?? []).flatMap((e) => (e.id === undefined ? [] : [e.id]))));
+    latestRead.set(key, { at: Date.now(), ids });
+    // A failed read is not kept for the others: each one fails on its own and may read again.
+    ids.catch(() => latestRead.get(key)?.ids === ids && latestRead.delete(key));
+    return ids;
+}
 
 /**
  * The AIOS waiter appends a labelled node to the registry by reading the cluster and writing the
@@ -168,7 +185,7 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
         let listedSince: number | undefined;
         let added = 0;
         for (;;) {
-            const ids = new Set(((await registry.getCluster(input.clusterId)).nodes?.nodeData ?? []).map((e) => e.id));
+            const ids = await nodeIds(key, registry, input.clusterId, pollMs);
             const now = Date.now();
             if (ids.has(input.nodeId)) {
                 const othersInFlight = [...pending].some((id) => id !== input.nodeId && !ids.has(id));
@@ -189,6 +206,7 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
                             "(AIOS loses one when two nodes are labelled at once): adding it",
                     );
                     await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
+                    latestRead.delete(key); // the next read must see this write
                     added++;
                 }
             }
@@ -196,7 +214,10 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
         }
     } finally {
         pending.delete(input.nodeId);
-        if (pending.size === 0) unsettled.delete(key);
+        if (pending.size === 0) {
+            unsettled.delete(key);
+            latestRead.delete(key);
+        }
     }
 }
 

@@ -125,5 +125,20 @@ describe("after the label, verification makes sure AIOS kept the node's registry
             await server.close();
         }
     });
+
+    it("shares one read of the cluster per poll among the machines verified at once", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const ids = ["gpu-node-1", "gpu-node-2", "gpu-node-3", "gpu-node-4", "gpu-node-5"];
+        nodeData(doc).push(...ids.map((id) => ({ id }) as NodeEntry));
+        const server = await fakeRegistry([doc]);
+        try {
+            await Promise.all(ids.map((id) => ensureRegistryEntry(input(server.url, id), () => undefined, { graceMs: 5000, pollMs: 20, settleMs: 100 })));
+            const gets = server.received.filter((r) => r.method === "GET").length;
+            // About settleMs / pollMs + 1 reads in all; one loop per machine would make five times as many.
+            assert.ok(gets <= 12, `${gets} reads for ${ids.length} machines`);
+        } finally {
+            await server.close();
+        }
+    });
 });
 
