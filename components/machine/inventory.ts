@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { NodeEntry } from "../aios/schemas";
 import type { MachineFacts } from "./probe";
 
 /**
@@ -100,3 +101,13 @@ export const NO_FACTS: MachineFacts = {
     kubelet: { kind: "unknown" },
     hostname: "",
 };
+
+/**
+ * The inventory AIOS holds for a node: its registry entry read back (AIOS adds `cluster_id`, which is
+ * dropped), or undefined when the entry is not a node document of this shape (another tool wrote it, or
+ * a membership restart replaced it with placeholders of another shape).
+ */
+export function inventoryFromEntry(entry: NodeEntry): NodeInventory | undefined {
+    const parsed = nodeInventorySchema.safeParse(entry);
+    return parsed.success ? parsed.data : undefined;
+}

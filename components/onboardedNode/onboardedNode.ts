@@ -108,7 +108,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
             connectTimeoutSeconds: timeouts.sshConnectSeconds,
         });
 
-        // 1. Prechecks: read-only observation, at preview and at update alike.
+        // 1. Prechecks: read-only observation, at preview and at update alike. A machine the cluster already
+        //    shows onboarded is not probed; its inventory is then the node document AIOS holds for it.
         const observe = currentObserver();
         const observation = pulumi.all([privateKey, kubeconfig]).apply(([key, kc]) =>
             observe({
@@ -134,7 +135,9 @@ export class OnboardedNode extends pulumi.ComponentResource {
         // the registration's inputs wait for it, and verification settling gives it back.
         const slot = new OnboardingSlot();
         const inventory: pulumi.Output<NodeInventory> = slot.gate(
-            pulumi.unsecret(pulumi.all([observation, passed]).apply(([obs]) => buildInventory(machine.nodeId, obs.facts ?? NO_FACTS, machine.tags, machine.nodeMetadata))),
+            pulumi.unsecret(
+                pulumi.all([observation, passed]).apply(([obs]) => obs.onboarded?.entry ?? buildInventory(machine.nodeId, obs.facts ?? NO_FACTS, machine.tags, machine.nodeMetadata)),
+            ),
         );
         const aios = {
             protocol: cluster.protocol,

@@ -1,6 +1,7 @@
 import type { ClusterDocument } from "../aios/schemas";
 import type { KubeNode } from "../kube/client";
 import { nodeReady } from "../kube/client";
+import type { NodeInventory } from "../machine/inventory";
 import type { MachineFacts } from "../machine/probe";
 import { formatMinor, parseKubeadmVersionOutput, parseKubeVersion, ParsedVersion } from "../machine/version";
 import { nodeIdProblem } from "../config/validators";
@@ -31,6 +32,19 @@ export interface Observation {
     sshError?: string;
     /** IP addresses the configured address resolves to. */
     configuredAddresses: string[];
+    /**
+     * Set when the cluster already shows this machine onboarded (observe's `onboardedSighting`), in which
+     * case it was not probed over SSH: there is nothing left for the machine checks to guard.
+     */
+    onboarded?: OnboardedSighting;
+}
+
+/** What showed a machine onboarded: its Node, Ready and labelled by AIOS, at its address, and its registry entry. */
+export interface OnboardedSighting {
+    /** The Node's address that is the machine's configured address. */
+    address: string;
+    /** The node document the AIOS registry holds for it. */
+    entry: NodeInventory;
 }
 
 export interface CheckSettings {
@@ -115,15 +129,24 @@ function portsTaken(facts: MachineFacts, external: boolean): string[] {
  */
 export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResult[] {
     const facts = obs.facts;
-    const ours = joinedAsOurs(s, facts);
+    const onboarded = facts ? undefined : obs.onboarded;
+    const ours = !!onboarded || joinedAsOurs(s, facts);
     const preJoinSkip = (check: PrecheckName, expected: string): CheckResult => ({
         check,
         expected,
         observed: `skipped: already joined to cluster ${s.clusterId} as ${s.nodeId}`,
         status: "skipped",
     });
+    const notProbed = (check: PrecheckName, expected: string, seen: OnboardedSighting): CheckResult => ({
+        check,
+        expected,
+        observed: `skipped: already onboarded (Node ${s.nodeId} Ready at ${seen.address}, labelled nodeID by AIOS, in the registry); the machine was not probed`,
+        status: "skipped",
+    });
     const noSsh = (check: PrecheckName, expected: string): CheckResult =>
-        s.forceRemove
+        onboarded
+            ? notProbed(check, expected, onboarded)
+            : s.forceRemove
             ? { check, expected, observed: "skipped: SSH failed and forceRemove is set", status: "skipped" }
             : { check, expected, observed: `not evaluated: ${obs.sshError ? "SSH failed" : "no machine facts"}`, status: "failed", fix: "fix the ssh precheck first" };
     const results: CheckResult[] = [];
@@ -149,7 +172,9 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
                 );
                 break;
             case "ssh":
-                if (!facts && s.forceRemove) {
+                if (onboarded) {
+                    results.push(notProbed(check, `SSH to ${s.host} with the pinned host key`, onboarded));
+                } else if (!facts && s.forceRemove) {
                     results.push({ check, expected: `SSH to ${s.host} with the pinned host key`, observed: `${obs.sshError ?? "no answer"}; not blocking: forceRemove is set (the machine is removed without contacting it)`, status: "skipped" });
                 } else if (!facts) {
                     results.push({ check, expected: `SSH to ${s.host} with the pinned host key`, observed: obs.sshError ?? "no answer", status: "failed" });
@@ -161,6 +186,10 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
                 break;
             case "membership": {
                 const expected = `not a member of any cluster, or already joined to ${s.clusterId} as ${s.nodeId}`;
+                if (onboarded) {
+                    results.push({ check, expected, observed: `joined to ${s.clusterId} as ${s.nodeId} (Node Ready at ${onboarded.address}, labelled nodeID=${s.nodeId})`, status: "passed" });
+                    break;
+                }
                 if (!facts) {
                     results.push(noSsh(check, expected));
                     break;

@@ -1,12 +1,13 @@
 import { lookup } from "node:dns/promises";
 import { RegistryClient } from "../aios";
 import type { ClusterDocument } from "../aios/schemas";
-import { KubeClient, KubeNode } from "../kube/client";
+import { KubeClient, KubeNode, nodeReady } from "../kube/client";
+import { inventoryFromEntry } from "../machine/inventory";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
 import { runRemoteScript, SshTarget } from "../machine/ssh";
 import { isIpAddress } from "../config/validators";
-import type { Observation } from "./checks";
+import type { Observation, OnboardedSighting } from "./checks";
 
 /**
  * Gathers what the prechecks look at: the cluster document, the API server, and the
@@ -105,25 +106,34 @@ export function useObserverForTesting(fn: ((input: ObserveInput) => Promise<Obse
     observer = fn ?? observe;
 }
 
+/**
+ * Whether the cluster already shows this machine onboarded: a Node named as the node id, Ready (its
+ * kubelet posts status), labelled `nodeID=<node id>` by AIOS, with the machine's configured address
+ * among its addresses (so it is this machine, not another one holding the name), and the node in the
+ * cluster's registry document in a shape this package registers. Such a machine is not probed over SSH:
+ * its checks guard a join that is done, and probing every machine of a large stack at every preview
+ * and update was most of what adding one machine to it cost (docs/benchmarks.md).
+ */
+export function onboardedSighting(nodeId: string, cluster: ClusterDocument | undefined, node: KubeNode | undefined, configuredAddresses: string[]): OnboardedSighting | undefined {
+    if (!cluster || !node || !nodeReady(node) || node.metadata.labels?.nodeID !== nodeId) return undefined;
+    const address = (node.status?.addresses ?? []).find((a) => (a.type === "InternalIP" || a.type === "ExternalIP") && configuredAddresses.includes(a.address))?.address;
+    if (!address) return undefined;
+    const entries = (cluster.nodes?.nodeData ?? []).filter((e) => e.id === nodeId);
+    // Two entries for one node (AIOS has no duplicate check) is a registry to look at, not an onboarded machine.
+    const entry = entries.length === 1 ? inventoryFromEntry(entries[0]) : undefined;
+    return entry ? { address, entry } : undefined;
+}
+
 export async function observe(input: ObserveInput): Promise<Observation> {
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const obs: Observation = { configuredAddresses: [] };
     const clusterKey = `${input.registryUrl}|${input.clusterId}`;
-    const tasks: Promise<void>[] = [];
-    tasks.push(
+    const want = input.address ?? input.ssh.host;
+    // The reads every machine shares (cached), and the address lookup, decide whether the machine needs probing.
+    await Promise.all([
         cached(clusterCache, clusterKey, () => registry.getCluster(input.clusterId))
             .then((c) => void (obs.cluster = c))
             .catch((e) => void (obs.clusterError = message(e))),
-    );
-    tasks.push(
-        cached(otherClusterCache, `${input.registryUrl}|${input.nodeId}`, () => registry.queryClusters({ "nodes.nodeData.id": input.nodeId }))
-            .then((docs) => {
-                const other = docs.find((d) => d.id !== input.clusterId);
-                if (other) obs.otherCluster = other.id;
-            })
-            .catch(() => undefined),
-    );
-    tasks.push(
         (async () => {
             try {
                 // One list of the Nodes serves every machine: 50 machines asking for their Node
@@ -143,8 +153,19 @@ export async function observe(input: ObserveInput): Promise<Observation> {
                 obs.kubeError = message(e);
             }
         })(),
-    );
-    tasks.push(
+        (isIpAddress(want) ? Promise.resolve([want]) : lookup(want, { all: true }).then((r) => r.map((a) => a.address)))
+            .then((a) => void (obs.configuredAddresses = a))
+            .catch(() => undefined),
+    ]);
+    obs.onboarded = onboardedSighting(input.nodeId, obs.cluster, obs.kubeNode, obs.configuredAddresses.length > 0 ? obs.configuredAddresses : [want]);
+    if (obs.onboarded) return obs;
+    await Promise.all([
+        cached(otherClusterCache, `${input.registryUrl}|${input.nodeId}`, () => registry.queryClusters({ "nodes.nodeData.id": input.nodeId }))
+            .then((docs) => {
+                const other = docs.find((d) => d.id !== input.clusterId);
+                if (other) obs.otherCluster = other.id;
+            })
+            .catch(() => undefined),
         probeSlots.run(async () => {
             try {
                 const res = await runRemoteScript(input.ssh, PROBE_SCRIPT, input.ssh.connectTimeoutSeconds + 30);
@@ -153,13 +174,6 @@ export async function observe(input: ObserveInput): Promise<Observation> {
                 obs.sshError = message(e);
             }
         }),
-    );
-    const want = input.address ?? input.ssh.host;
-    tasks.push(
-        (isIpAddress(want) ? Promise.resolve([want]) : lookup(want, { all: true }).then((r) => r.map((a) => a.address)))
-            .then((a) => void (obs.configuredAddresses = a))
-            .catch(() => undefined),
-    );
-    await Promise.all(tasks);
+    ]);
     return obs;
 }

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { CheckSettings, evaluatePrechecks, failureMessage } from "../../../components/prechecks/checks";
+import { buildInventory } from "../../../components/machine/inventory";
 import { healthyObservation } from "../../helpers/observations";
 
 const base: CheckSettings = { nodeId: "worker-1", clusterId: "aios-demo", registryUrl: "http://r", protocol: "gateway", external: false, host: "10.0.0.5" };
@@ -77,6 +78,22 @@ describe("prechecks", () => {
         assert.equal(rs.membership.status, "passed");
         assert.equal(rs.ports.status, "skipped");
         assert.equal(rs.kubeadm.status, "skipped");
+    });
+
+    it("pass a machine the cluster shows onboarded without its machine facts, and say it was not probed", () => {
+        const entry = buildInventory("worker-1", healthyObservation().facts!, [], {});
+        const rs = evaluatePrechecks({ ...base, external: true, vpn: { interface: "wg0" } }, healthyObservation({ facts: undefined, onboarded: { address: "10.0.0.5", entry } }));
+        assert.equal(failureMessage("worker-1", "10.0.0.5", rs), undefined);
+        const by = Object.fromEntries(rs.map((r) => [r.check, r]));
+        assert.equal(by.membership.status, "passed");
+        assert.match(by.membership.observed, /joined to aios-demo as worker-1 \(Node Ready at 10\.0\.0\.5, labelled nodeID=worker-1\)/);
+        for (const check of ["ssh", "static-ip", "ports", "vpn", "kubeadm", "gpu-driver"]) {
+            assert.equal(by[check].status, "skipped", check);
+            assert.match(by[check].observed, /already onboarded .*not probed/, check);
+        }
+        // Checks that read the cluster still run.
+        assert.equal(by.registry.status, "passed");
+        assert.equal(by["external-allowed"].status, "passed");
     });
 
     it("fail membership when the machine belongs to another cluster or the name is taken", () => {
