@@ -129,7 +129,7 @@ function portsTaken(facts: MachineFacts, external: boolean): string[] {
  */
 export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResult[] {
     const facts = obs.facts;
-    const onboarded = facts ? undefined : obs.onboarded;
+    const onboarded = obs.onboarded;
     const ours = !!onboarded || joinedAsOurs(s, facts);
     const preJoinSkip = (check: PrecheckName, expected: string): CheckResult => ({
         check,

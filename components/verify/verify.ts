@@ -135,32 +135,35 @@ export interface RegistryEntryTiming {
     graceMs: number;
     /** Between two reads of the cluster document: 200 ms. */
     pollMs: number;
-    /** How long the entry must stay listed, with no other labelled node of this process still missing: 300 ms. */
+    /** How long the entry must stay listed, with no node labelled before it still missing: 300 ms. */
     settleMs: number;
 }
 
 const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { graceMs: 10_000, pollMs: 200, settleMs: 300 };
 
 /**
- * Nodes of each cluster that this process has seen labelled and whose registry entry is not yet
- * settled. The provider is one process for the whole stack, so it sees every waiter it started.
+ * What this process knows of each cluster's registry while verifications wait on it: the nodes it saw
+ * labelled whose entry is not yet settled (with when), and the latest read of the node ids. The provider
+ * is one process for the whole stack, so it sees every waiter it started. A read younger than a poll (or
+ * still in flight) is shared, so 100 machines verified at once cost one read per poll, not 100 reads of
+ * a 100-entry document.
  */
-const unsettled = new Map<string, Set<string>>();
+interface ClusterWatch {
+    labelledAt: Map<string, number>;
+    read?: { at: number; ids: Promise<Set<string>> };
+}
 
-/**
- * The latest read of each cluster's node ids, shared by every verification of this process that is
- * waiting on that cluster: a read younger than `maxAgeMs` (or still in flight) is reused, so 100
- * machines verified at once cost one read per poll, not 100 reads of a 100-entry document.
- */
-const latestRead = new Map<string, { at: number; ids: Promise<Set<string>> }>();
+const watches = new Map<string, ClusterWatch>();
 
-function nodeIds(key: string, registry: RegistryClient, clusterId: string, maxAgeMs: number): Promise<Set<string>> {
-    const last = latestRead.get(key);
-    if (last && Date.now() - last.at < maxAgeMs) return last.ids;
+function nodeIds(watch: ClusterWatch, registry: RegistryClient, clusterId: string, maxAgeMs: number): Promise<Set<string>> {
+    if (watch.read && Date.now() - watch.read.at < maxAgeMs) return watch.read.ids;
     const ids = registry.getCluster(clusterId).then((c) => new Set((c.nodes?.nodeData ?? []).flatMap((e) => (e.id === undefined ? [] : [e.id]))));
-    latestRead.set(key, { at: Date.now(), ids });
+    const read = { at: Date.now(), ids };
+    watch.read = read;
     // A failed read is not kept for the others: each one fails on its own and may read again.
-    ids.catch(() => latestRead.get(key)?.ids === ids && latestRead.delete(key));
+    ids.catch(() => {
+        if (watch.read === read) watch.read = undefined;
+    });
     return ids;
 }
 
@@ -168,32 +171,36 @@ function nodeIds(key: string, registry: RegistryClient, clusterId: string, maxAg
  * The AIOS waiter appends a labelled node to the registry by reading the cluster and writing the
  * whole node list back, so a waiter that read before our node's entry landed writes it away again
  * (the e2e suite saw it, even after the entry had been listed). A node missing from the registry is
- * invisible to AIOS. So after the label this waits for the entry, and counts it settled only once
- * one read lists it together with every other node this process saw labelled (their waiters have
- * written by then, so no stale list is left in flight) and it stays listed for `settleMs`. An entry
- * that stays missing, or disappears again, is added the same way; other writers race as well, so
- * each add is checked like AIOS's own.
+ * invisible to AIOS. So after the label this waits for the entry, and counts it settled only once one
+ * read lists it together with every other node this process saw labelled before our entry was first
+ * listed (their waiters may have read the list without it; once their entries are listed they have
+ * written), and it stays so for `settleMs`. Nodes labelled later read a list that holds ours. An entry
+ * that stays missing, or disappears again, is added the same way; other writers race as well, so each
+ * add is checked like AIOS's own.
  */
 export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, timing: Partial<RegistryEntryTiming> = {}): Promise<void> {
     const { graceMs, pollMs, settleMs } = { ...REGISTRY_ENTRY_TIMING, ...timing };
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const key = `${input.registryUrl} ${input.clusterId}`;
-    const pending = unsettled.get(key) ?? new Set<string>();
-    unsettled.set(key, pending.add(input.nodeId));
+    const watch = watches.get(key) ?? { labelledAt: new Map<string, number>() };
+    watches.set(key, watch);
+    watch.labelledAt.set(input.nodeId, Date.now());
     try {
         let addAfter = Date.now() + graceMs;
         let listedSince: number | undefined;
+        let settledSince: number | undefined;
         let added = 0;
         for (;;) {
-            const ids = await nodeIds(key, registry, input.clusterId, pollMs);
+            const ids = await nodeIds(watch, registry, input.clusterId, pollMs);
             const now = Date.now();
             if (ids.has(input.nodeId)) {
-                const othersInFlight = [...pending].some((id) => id !== input.nodeId && !ids.has(id));
-                listedSince = othersInFlight ? undefined : (listedSince ?? now);
-                if (listedSince !== undefined && now - listedSince >= settleMs) return;
+                const firstListed = (listedSince ??= now);
+                const earlierMissing = [...watch.labelledAt].some(([id, at]) => id !== input.nodeId && at <= firstListed && !ids.has(id));
+                settledSince = earlierMissing ? undefined : (settledSince ?? now);
+                if (settledSince !== undefined && now - settledSince >= settleMs) return;
             } else {
                 if (listedSince !== undefined || added > 0) addAfter = now; // written away by another writer: AIOS will not add it back
-                listedSince = undefined;
+                listedSince = settledSince = undefined;
                 if (now >= addAfter) {
                     if (added === 3) {
                         throw new Error(
@@ -206,18 +213,15 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
                             "(AIOS loses one when two nodes are labelled at once): adding it",
                     );
                     await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
-                    latestRead.delete(key); // the next read must see this write
+                    watch.read = undefined; // the next read must see this write
                     added++;
                 }
             }
             await new Promise((r) => setTimeout(r, pollMs));
         }
     } finally {
-        pending.delete(input.nodeId);
-        if (pending.size === 0) {
-            unsettled.delete(key);
-            latestRead.delete(key);
-        }
+        watch.labelledAt.delete(input.nodeId);
+        if (watch.labelledAt.size === 0) watches.delete(key);
     }
 }
 

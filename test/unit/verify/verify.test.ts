@@ -140,5 +140,27 @@ describe("after the label, verification makes sure AIOS kept the node's registry
             await server.close();
         }
     });
+
+    it("is not held by a node labelled after its entry was listed", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const server = await fakeRegistry([doc]);
+        nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
+        const timing = { graceMs: 5000, pollMs: 10, settleMs: 30 };
+        let later: NodeJS.Timeout | undefined;
+        try {
+            const started = Date.now();
+            const first = ensureRegistryEntry(input(server.url), () => undefined, timing).then(() => Date.now() - started);
+            // gpu-node-8 is labelled once gpu-node-7's entry is listed; its own entry lands 400 ms later.
+            await new Promise((r) => setTimeout(r, 50));
+            const second = ensureRegistryEntry(input(server.url, "gpu-node-8"), () => undefined, timing);
+            later = setTimeout(() => nodeData(doc).push({ id: "gpu-node-8" } as NodeEntry), 400);
+            const firstMs = await first;
+            await second;
+            assert.ok(firstMs < 250, `gpu-node-7 waited ${firstMs} ms for a node labelled after its entry was listed`);
+        } finally {
+            clearTimeout(later);
+            await server.close();
+        }
+    });
 });
 
