@@ -1,11 +1,15 @@
 // One `pulumi up` of N machines of the local world, with the CPU time and peak memory of each kind of
 // process (engine, program, the aios-onboarding provider plugin, other plugins, SSH, the world's own services), sampled from /proc.
-//   npm run bench:profile -- N [parallelism] [--add-one]
+//   npm run bench:profile -- N [parallelism] [--add-one] [--timeline]
 // With --add-one, N machines are onboarded first (not profiled) and the profiled up adds machine N + 1.
+// With --timeline, it also splits each machine's label latency: label → registry entry re-added (if
+// AIOS lost it) → verify resource reported done by the engine.
 // Tells where an up's time goes before anyone optimises it (docs/benchmarks.md, "Where the time goes").
 import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { z } from "zod";
 import { KubeClient } from "../components/kube/client";
 import { parseKubeconfig } from "../components/kube/kubeconfig";
 import { machinesConfig, readWorld, resetWorld, stackFor } from "./bench";
@@ -73,9 +77,47 @@ class ProcessSampler {
     }
 }
 
+const waitersSchema = z.object({ waiters: z.array(z.object({ nodeId: z.string(), readyAt: z.string().optional(), labelledAt: z.string().optional() })) });
+
+/** Per machine: when the engine reported its verify done, and when its verification re-added a lost registry entry. */
+class Timeline {
+    readonly verifiedAt = new Map<string, number>();
+    readonly reAddedAt = new Map<string, number[]>();
+
+    onEvent = (e: EngineEvent): void => {
+        const out = /::([^:]+)-verify$/.exec(e.resOutputsEvent?.metadata.urn ?? "");
+        if (out) this.verifiedAt.set(out[1], Date.now());
+        const diag = e.diagnosticEvent;
+        const lost = diag && /::([^:]+)-verify$/.exec(diag.urn ?? "");
+        if (lost && /registry.*adding it/.test(diag.message)) this.reAddedAt.set(lost[1], [...(this.reAddedAt.get(lost[1]) ?? []), Date.now()]);
+    };
+
+    async report(controlUrl: string): Promise<string> {
+        const { waiters } = waitersSchema.parse(await (await fetch(`${controlUrl}/_world/state`)).json());
+        const q = (xs: number[], p: number): string => (xs.length ? `${(xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] / 1000).toFixed(1)}` : "-");
+        const direct: number[] = [];
+        const reAdded: number[] = [];
+        const untilReAdd: number[] = [];
+        for (const w of waiters) {
+            const done = this.verifiedAt.get(w.nodeId);
+            if (!done || !w.labelledAt) continue;
+            const labelled = Date.parse(w.labelledAt);
+            const adds = this.reAddedAt.get(w.nodeId);
+            (adds ? reAdded : direct).push(done - labelled);
+            if (adds) untilReAdd.push(adds[0] - labelled);
+        }
+        return (
+            `label latency (s, median / p90 / max): entry kept by AIOS ${direct.length} machines ${q(direct, 0.5)} / ${q(direct, 0.9)} / ${q(direct, 1)}; ` +
+            `entry lost and re-added ${reAdded.length} machines ${q(reAdded, 0.5)} / ${q(reAdded, 0.9)} / ${q(reAdded, 1)} (label to re-add ${q(untilReAdd, 0.5)} median)\n`
+        );
+    }
+}
+
 async function main(): Promise<void> {
-    const args = process.argv.slice(2).filter((a) => a !== "--add-one");
-    const addOne = args.length < process.argv.length - 2;
+    const flags = new Set(["--add-one", "--timeline"]);
+    const args = process.argv.slice(2).filter((a) => !flags.has(a));
+    const addOne = process.argv.includes("--add-one");
+    const timeline = process.argv.includes("--timeline") ? new Timeline() : undefined;
     const n = Number(args[0] ?? "10");
     const parallelism = args[1] ? Number(args[1]) : undefined;
     const world = readWorld();
@@ -85,14 +127,15 @@ async function main(): Promise<void> {
     await resetWorld(world, kube);
     const stack = await stackFor(`profile-${n}`, world, world.machines.slice(0, n), mkdtempSync(join(tmpdir(), "aios-profile-")), parallelism);
     if (addOne) {
-        await stack.up();
+        await stack.up({ parallel: parallelism });
         await stack.setConfig("machines", machinesConfig(world.machines.slice(0, n + 1)));
     }
     const sampler = new ProcessSampler();
     sampler.start();
     const t0 = Date.now();
     try {
-        await stack.up();
+        await stack.up({ onEvent: timeline?.onEvent, parallel: parallelism });
+        if (timeline) process.stdout.write(await timeline.report(world.aios.controlUrl));
     } finally {
         const seconds = (Date.now() - t0) / 1000;
         const { cpu, peakMiB } = sampler.stop();

@@ -57,7 +57,8 @@ export function readClusterStack(): ClusterStack {
  */
 export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNode> {
     const { config } = stack;
-    setOnboardingParallelism(config.parallelism);
+    const clamped = setOnboardingParallelism(config.parallelism);
+    if (clamped) void pulumi.log.warn(clamped);
     const patchesNodes = config.machines.some((m) => Object.keys(m.labels ?? {}).length > 0 || (m.taints ?? []).length > 0);
     const kubernetes = patchesNodes ? kubernetesProvider("kubernetes", stack.kubeconfig, config.cluster.clusterId) : undefined;
     // One provider plugin process for every machine of the stack.

@@ -343,6 +343,26 @@ describe("OnboardedNode wiring", function () {
             assert.deepEqual(unhandled.map(String), []);
         });
 
+        it("admits no more machines than the engine runs steps at once, and says how to raise it", async () => {
+            const warning = mod.setOnboardingParallelism(5, 2);
+            assert.equal(
+                warning,
+                "parallelism is 5, but the engine runs 2 steps at once (pulumi up --parallel): at most 2 machines are registered, joined and verified at once; run `pulumi up --parallel 5` to onboard 5 at once",
+            );
+            const nodes = ["eng-a", "eng-b", "eng-c", "eng-d"].map((n) => build(n));
+            await within(5000, Promise.all(nodes.map((n) => unwrap(n.nodeName))), "onboarding 4 machines under an engine limit of 2");
+            assert.equal(most, 2, `machines in flight at once: ${most}`);
+            assert.equal(mod.setOnboardingParallelism(5, 8), undefined);
+            assert.equal(mod.setOnboardingParallelism(5, undefined), undefined);
+        });
+
+        it("reads the engine's step limit from the language host, and none when it sends none", async () => {
+            const { engineParallelism } = await import("../../../components/onboardedNode/slots");
+            assert.equal(engineParallelism({ PULUMI_NODEJS_PARALLEL: "8" }), 8);
+            assert.equal(engineParallelism({ PULUMI_NODEJS_PARALLEL: "-1" }), undefined);
+            assert.equal(engineParallelism({}), undefined);
+        });
+
         it("rejects a parallelism below 1 naming the value and the fix", () => {
             assert.throws(() => mod.setOnboardingParallelism(0), /parallelism: 0 is not a whole number of machines of at least 1; set parallelism to 1 or more/);
         });
