@@ -77,7 +77,7 @@ export class AiosOnboardingProvider implements provider.Provider {
     }
 
     private context(urn: string, name: string): OperationContext {
-        const write = (message: string, ephemeral: boolean) => void this.log?.write(urn, redactSecrets(message), { ephemeral });
+        const write = (message: string, ephemeral: boolean, warning = false) => void this.log?.write(urn, redactSecrets(message), { ephemeral, warning });
         return {
             name,
             kubeconfig: () => {
@@ -88,6 +88,7 @@ export class AiosOnboardingProvider implements provider.Provider {
                 return this.kubeconfig;
             },
             info: (m) => write(m, false),
+            warn: (m) => write(m, false, true),
             progress: (m) => write(m, true),
         };
     }
@@ -99,7 +100,7 @@ export class AiosOnboardingProvider implements provider.Provider {
 
     async diff(_id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {
         const { handler, name } = handlerOf(urn);
-        return handler.diff(name, olds, news);
+        return handler.diff(name, olds, news, this.context(urn, name));
     }
 
     async create(urn: string, inputs: unknown): Promise<provider.CreateResult> {

@@ -100,3 +100,22 @@ $SUDO rm -f "$MARKER" "$STATE_DIR/join-config.yaml" "$STATE_DIR/failed-attempts"
 echo "reset node ${p.nodeId}"
 `;
 }
+
+const CONFIG_END = "AIOS_ONBOARDING_JOIN_CONFIGURATION_END";
+
+/**
+ * The join script for a session whose stdin is the script itself (`sh -s`, as the provider's SSH runs
+ * it, e.g. to join a machine again after a refresh found it reset): the join configuration reaches
+ * the script's stdin as a quoted here-document inside the session's stdin, so it is still on no
+ * command line (dash and bash feed a here-document of this size through a pipe, not a file).
+ */
+export function joinScriptWithConfiguration(p: JoinScriptParams, joinConfiguration: string): string {
+    if (joinConfiguration.split("\n").includes(CONFIG_END)) throw new Error(`node ${p.nodeId}: the join configuration holds the line ${CONFIG_END}; it cannot be sent`);
+    return `aios_join() {
+${joinScript(p)}
+}
+aios_join <<'${CONFIG_END}'
+${joinConfiguration}
+${CONFIG_END}
+`;
+}

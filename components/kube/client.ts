@@ -6,6 +6,7 @@ import type { KubeTarget } from "./kubeconfig";
 export interface KubeNode {
     metadata: {
         name: string;
+        uid?: string;
         labels?: Record<string, string>;
         resourceVersion?: string;
         creationTimestamp?: string;

@@ -6,6 +6,9 @@ import { removeKubeconfigCopies } from "../kube/providerCopies";
 /** The package token a component looks up to find a kubernetes provider passed down to it. */
 export const NODE_PATCH_TOKEN = "kubernetes:core/v1:NodePatch";
 
+/** The UID of the Node object the declared labels and taints were applied to. */
+export const NODE_UID_ANNOTATION = "aios-onboarding/node-uid";
+
 /** The field manager of a node's declared labels and taints; one per node, so nodes never take each other's fields. */
 export function fieldManager(nodeId: string): string {
     return `aios-onboarding-${nodeId}`.slice(0, 128);
@@ -35,12 +38,13 @@ export interface DeclaredLabelsArgs {
     /** Taints to apply. None: the Node's taints are not touched at all. */
     taints: Taint[];
     /**
-     * Resolves once the Node was verified, and rejects when verification failed in this run. The patch's
-     * labels (else its taints) wait for it, which both orders the patch after verification and keeps a
-     * patch from ever reaching a Node that is not known to be this machine's: a server-side apply would
-     * create a missing Node.
+     * The verified Node object's UID; rejects when verification failed in this run. The patch's labels
+     * (else its taints) wait for it, which both orders the patch after verification and keeps a patch
+     * from ever reaching a Node that is not known to be this machine's (a server-side apply would create
+     * a missing Node). It is also written as an annotation, so a Node created again (a repair re-joined
+     * the machine) gets the labels and taints again.
      */
-    verified: pulumi.Output<true>;
+    verifiedNode: pulumi.Output<string>;
 }
 
 /**
@@ -56,7 +60,7 @@ export interface DeclaredLabelsArgs {
  *   A patch without taints leaves the list alone.
  */
 export function declaredLabelsPatch(name: string, args: DeclaredLabelsArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.NodePatch {
-    const after = <T>(value: T): pulumi.Output<T> => args.verified.apply(() => value);
+    const after = <T>(value: T): pulumi.Output<T> => args.verifiedNode.apply(() => value);
     const hasLabels = Object.keys(args.labels).length > 0;
     return new k8s.core.v1.NodePatch(
         name,
@@ -67,6 +71,7 @@ export function declaredLabelsPatch(name: string, args: DeclaredLabelsArgs, opts
                 annotations: {
                     "pulumi.com/patchFieldManager": fieldManager(args.nodeId),
                     "pulumi.com/patchForce": "true",
+                    [NODE_UID_ANNOTATION]: args.verifiedNode,
                 },
             },
             spec: args.taints.length > 0 ? { taints: hasLabels ? args.taints : after(args.taints) } : undefined,

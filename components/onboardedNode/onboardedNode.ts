@@ -197,7 +197,9 @@ export class OnboardedNode extends pulumi.ComponentResource {
             `${name}-verify`,
             {
                 ...aios,
+                parserUrl: cluster.parserUrl,
                 verifySeconds: timeouts.verifySeconds,
+                joinSeconds: timeouts.joinSeconds,
                 drainSeconds: timeouts.drainSeconds,
                 forceRemove: machine.forceRemove,
                 node: inventory,
@@ -215,12 +217,12 @@ export class OnboardedNode extends pulumi.ComponentResource {
         //    the kubernetes provider passed down to this component, else one of its own.
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
             const provider = this.getProvider(NODE_PATCH_TOKEN) ?? kubernetesProvider(`${name}-kubernetes`, kubeconfig, cluster.clusterId, { parent: this });
-            const verifiedNow = whenStepFailed(verify.id.apply(() => true as const), () =>
+            const verifiedNode = whenStepFailed(verify.nodeUid, () =>
                 Promise.reject(new StepSkippedError(`labels and taints not applied to node ${machine.nodeId}: its verification failed in this run (see the ${name}-verify error)`, this)),
             );
             const patch = declaredLabelsPatch(
                 `${name}-labels`,
-                { nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, verified: verifiedNow },
+                { nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, verifiedNode },
                 { parent: this, provider, deleteBeforeReplace: true },
             );
             settleQuietly(patch);

@@ -12,6 +12,8 @@ export interface OperationContext {
     kubeconfig(): string;
     /** A line in the resource's `pulumi up` output (kept under Diagnostics). */
     info(message: string): void;
+    /** A warning in the resource's output (kept under Diagnostics). */
+    warn(message: string): void;
     /** The resource's status line while it works (not kept). */
     progress(message: string): void;
 }
@@ -24,7 +26,8 @@ export interface OperationContext {
 export interface ResourceHandler {
     /** `olds` here are the stored inputs (none for a new resource). */
     check(name: string, olds: unknown, news: unknown): provider.CheckResult | Promise<provider.CheckResult>;
-    diff(name: string, olds: unknown, news: unknown): provider.DiffResult | Promise<provider.DiffResult>;
+    /** `ctx` is there to tell the user why (at preview too); a diff changes nothing. */
+    diff(name: string, olds: unknown, news: unknown, ctx?: OperationContext): provider.DiffResult | Promise<provider.DiffResult>;
     create(ctx: OperationContext, inputs: unknown): Promise<provider.CreateResult>;
     update(ctx: OperationContext, olds: unknown, news: unknown): Promise<provider.UpdateResult>;
     read(ctx: OperationContext, id: string, props: unknown): Promise<provider.ReadResult>;

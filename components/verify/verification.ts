@@ -12,6 +12,8 @@ export interface VerificationArgs {
     registryUrl: string;
     /** The membership gateway's base URL (gateway protocol). */
     gatewayUrl?: string;
+    /** The parser's base URL (parser protocol): where a repair registers the node again. */
+    parserUrl?: string;
     /** Gateway join mode, for a re-armed waiter. */
     mode: "local_network" | "public";
     /** Gateway: the address AIOS puts in the join command. Default: none. */
@@ -20,6 +22,8 @@ export interface VerificationArgs {
     httpTimeoutSeconds: number;
     /** How long to wait for the Node to be Ready and labelled. */
     verifySeconds: number;
+    /** How long a repair's join of the machine may take (after a refresh found it reset or its Node gone). */
+    joinSeconds: number;
     /** How long the offboarding drain may take. */
     drainSeconds: number;
     /** The machine is removed without contact: report the Node as it is, do not wait; offboard without a reachability check. */
@@ -37,6 +41,7 @@ export interface VerificationArgs {
 /**
  * Proof that the AIOS Cluster Controller accepted the machine: its Node is Ready and labelled
  * `nodeID=<node id>`, a resource of the aios-onboarding provider plugin (see verificationHandler).
+ * `pulumi refresh` records in `drift` what is no longer so, and the next update repairs it.
  * Deleting it cordons, drains and deregisters the node.
  */
 export class Verification extends pulumi.CustomResource {
@@ -45,8 +50,11 @@ export class Verification extends pulumi.CustomResource {
     declare public readonly kubeletVersion: pulumi.Output<string>;
     declare public readonly addresses: pulumi.Output<{ type: string; address: string }[]>;
     declare public readonly ready: pulumi.Output<boolean>;
+    /** The verified Node object's UID (changes when a repair joined the machine again). */
+    declare public readonly nodeUid: pulumi.Output<string>;
+    declare public readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: VerificationArgs, opts: pulumi.CustomResourceOptions) {
-        super(VERIFICATION_TYPE, name, { ...args, nodeName: undefined, labels: undefined, kubeletVersion: undefined, addresses: undefined, ready: undefined }, opts);
+        super(VERIFICATION_TYPE, name, { ...args, nodeName: undefined, labels: undefined, kubeletVersion: undefined, addresses: undefined, ready: undefined, nodeUid: undefined, drift: undefined }, opts);
     }
 }

@@ -4,6 +4,8 @@ import { decodeProps, diffStored, secret } from "../provider/wire";
 import { nodeInventorySchema } from "../machine/inventory";
 import { sshTargetSchema } from "../machine/ssh";
 import { drainAndDeregister } from "../offboard/offboard";
+import { driftReasons, findDrift } from "./drift";
+import { repairNode } from "./repair";
 import { joinFailedError, verifyNode } from "./verify";
 
 /** The resource token of a machine's verification, served by the aios-onboarding provider plugin. */
@@ -18,10 +20,14 @@ export const verificationInputs = z
         clusterId: z.string().min(1),
         registryUrl: z.string().min(1),
         gatewayUrl: z.string().min(1).optional(),
+        /** Parser protocol: where a repair registers the node again. */
+        parserUrl: z.string().min(1).optional(),
         mode: z.enum(["local_network", "public"]),
         customIp: z.string().min(1).optional(),
         httpTimeoutSeconds: z.number().positive(),
         verifySeconds: z.number().positive(),
+        /** How long a repair's join of the machine may take (timeouts.joinSeconds). */
+        joinSeconds: z.number().positive(),
         drainSeconds: z.number().positive(),
         forceRemove: z.boolean(),
         node: nodeInventorySchema,
@@ -35,6 +41,7 @@ export type VerificationInputs = z.infer<typeof verificationInputs>;
 
 const observed = {
     nodeName: z.string(),
+    nodeUid: z.string().default(""),
     labels: z.record(z.string(), z.string()),
     kubeletVersion: z.string(),
     addresses: z.array(z.object({ type: z.string(), address: z.string() })),
@@ -55,6 +62,8 @@ export const verificationOutputs = z.object({
     registeredAt: z.string(),
     joinId: z.string(),
     ssh: sshTargetSchema,
+    /** What the last refresh found wrong with the machine (see driftReasons); the next update repairs it. */
+    drift: z.array(z.string()).default([]),
 });
 export type VerificationOutputs = z.infer<typeof verificationOutputs>;
 
@@ -62,6 +71,9 @@ const decodeInputs = (name: string, value: unknown, preview = false) => decodePr
 const decodeOutputs = (name: string, value: unknown) => decodeProps(`stored verification ${name}`, verificationOutputs, value);
 
 const IDENTITY = ["protocol", "clusterId", "nodeId"] as const;
+
+/** Drift already told about in this provider process: the engine asks for a diff more than once per run. */
+const toldDrift = new Set<string>();
 /** Changes that mean another registration or join happened: the Node is verified again. */
 const REVERIFY = ["registeredAt", "joinId", "forceRemove"] as const;
 const KEPT = [...IDENTITY, ...REVERIFY, "registryUrl", "gatewayUrl", "httpTimeoutSeconds", "drainSeconds", "ssh"] as const;
@@ -91,30 +103,44 @@ function changedKeys(before: VerificationOutputs, news: Partial<VerificationInpu
     return KEPT.filter((k) => k in now && now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(old[k]));
 }
 
-async function verify(ctx: OperationContext, i: VerificationInputs) {
+async function verify(ctx: OperationContext, i: VerificationInputs, registeredAt = i.registeredAt) {
     if (i.joinId === "") throw joinFailedError(i.node.id, i.protocol);
     const node = await verifyNode(
-        { ...i, kubeconfig: ctx.kubeconfig(), nodeId: i.node.id },
+        { ...i, registeredAt, kubeconfig: ctx.kubeconfig(), nodeId: i.node.id },
         (m) => ctx.info(m),
         (m) => ctx.progress(m),
     );
     const stored = kept(i) as Record<Kept, unknown>;
-    return { ...node, ...stored, ssh: secret(i.ssh) };
+    return { ...node, ...stored, ssh: secret(i.ssh), drift: [] };
 }
 
 /**
  * The provider's side of a machine's verification. Create waits until the Node exists, is Ready and
  * carries `nodeID=<node id>` set by the AIOS Cluster Controller (progress on the resource's status
- * line). Delete is the first offboarding step: cordon, drain and `remove-node` (once).
+ * line). Read (`pulumi refresh`) looks at the Node, the registry entry and the machine again and
+ * records what it finds wrong as `drift`; an update of a drifted machine repairs it (repairNode),
+ * then verifies again. Delete is the first offboarding step: cordon, drain and `remove-node` (once).
  */
 export const verificationHandler: ResourceHandler = {
     check(name, _olds, news) {
         decodeInputs(name, news, true);
         return { inputs: news as Record<string, unknown> };
     },
-    diff(name, olds, news) {
+    diff(name, olds, news, ctx) {
         const n = decodeInputs(name, news, true);
-        return diffStored(verificationOutputs, olds, (stored) => changedKeys(stored, n), IDENTITY);
+        return diffStored(
+            verificationOutputs,
+            olds,
+            (stored) => {
+                const told = `${name} ${stored.drift.join("; ")}`;
+                if (stored.drift.length > 0 && !toldDrift.has(told)) {
+                    toldDrift.add(told);
+                    ctx?.info(`found by refresh, repaired by the next update: ${stored.drift.join("; ")}`);
+                }
+                return [...changedKeys(stored, n), ...(stored.drift.length > 0 ? ["drift"] : [])];
+            },
+            IDENTITY,
+        );
     },
     async create(ctx, props) {
         const i = decodeInputs(ctx.name, props);
@@ -123,12 +149,26 @@ export const verificationHandler: ResourceHandler = {
     async update(ctx, olds, news) {
         const before = decodeOutputs(ctx.name, olds);
         const i = decodeInputs(ctx.name, news);
+        if (before.drift.length > 0 && !i.forceRemove) {
+            ctx.info(`repairing node ${i.node.id}: ${before.drift.join("; ")}`);
+            const registeredAt = await repairNode({ ...i, kubeconfig: ctx.kubeconfig() }, (m) => ctx.info(m));
+            return { outs: await verify(ctx, i, registeredAt) };
+        }
         if (changedKeys(before, i).some((k) => (REVERIFY as readonly string[]).includes(k))) return { outs: await verify(ctx, i) };
-        return { outs: { ...before, ...kept(i), ssh: secret(i.ssh) } };
+        return { outs: { ...before, ...kept(i), ssh: secret(i.ssh), drift: [] } };
     },
     async read(ctx, id, props) {
         const before = decodeOutputs(ctx.name, props);
-        return { id, props: { ...before, ssh: secret(before.ssh) } };
+        // A machine leaving without contact is not looked at: it is expected to be gone.
+        if (before.forceRemove) return { id, props: { ...before, ssh: secret(before.ssh) } };
+        const f = await findDrift({ ...before, kubeconfig: ctx.kubeconfig() });
+        if (f.machine.state === "unknown") {
+            ctx.warn(`machine ${before.ssh.host} of node ${before.nodeId} could not be looked at during refresh (${f.machine.reason}); it is not taken for gone, and only what the cluster and AIOS show was checked`);
+        }
+        if (f.node === "not-ready") ctx.warn(`Node ${before.nodeId} is NotReady: its machine is joined, so nothing is repaired; check the machine's kubelet`);
+        const drift = driftReasons({ nodeId: before.nodeId, clusterId: before.clusterId, host: before.ssh.host }, f);
+        for (const d of drift) ctx.warn(`drift: ${d}; \`pulumi up\` repairs it`);
+        return { id, props: { ...before, ssh: secret(before.ssh), drift } };
     },
     async delete(ctx, props) {
         const v = decodeOutputs(ctx.name, props);

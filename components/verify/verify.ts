@@ -28,6 +28,8 @@ export interface VerifyInput {
 
 export interface VerifiedNode {
     nodeName: string;
+    /** The Node object's UID: another one means the Node was created again (a repair re-joined the machine). */
+    nodeUid: string;
     labels: Record<string, string>;
     kubeletVersion: string;
     addresses: { type: string; address: string }[];
@@ -228,6 +230,7 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
 function verifiedNode(nodeId: string, node: KubeNode | undefined): VerifiedNode {
     return {
         nodeName: node?.metadata.name ?? nodeId,
+        nodeUid: node?.metadata.uid ?? "",
         labels: node?.metadata.labels ?? {},
         kubeletVersion: node?.status?.nodeInfo?.kubeletVersion ?? "",
         addresses: node?.status?.addresses ?? [],

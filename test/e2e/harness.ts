@@ -596,7 +596,7 @@ export function stackConfig(spec: StackSpec): ConfigMap {
 }
 
 export interface RunResult {
-    kind: "preview" | "up" | "destroy";
+    kind: "preview" | "up" | "refresh" | "destroy";
     ok: boolean;
     /** Everything the CLI printed (onOutput) and, on failure, the error's message. */
     text: string;
@@ -687,17 +687,24 @@ export class E2EStack {
         return result;
     }
 
-    preview(opts: { expectNoChanges?: boolean; diff?: boolean } = {}): Promise<RunResult> {
+    preview(opts: { expectNoChanges?: boolean; diff?: boolean; refresh?: boolean } = {}): Promise<RunResult> {
         return this.capture("preview", async (onOutput, onEvent) => {
-            const r = await this.stack.preview({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, diff: opts.diff, color: "never" });
+            const r = await this.stack.preview({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, diff: opts.diff, refresh: opts.refresh, color: "never" });
             return { changes: r.changeSummary as Record<string, number> };
         });
     }
 
-    up(opts: { continueOnError?: boolean; parallel?: number } = {}): Promise<RunResult> {
+    up(opts: { continueOnError?: boolean; parallel?: number; refresh?: boolean } = {}): Promise<RunResult> {
         return this.capture("up", async (onOutput, onEvent) => {
-            const r = await this.stack.up({ onOutput, onEvent, continueOnError: opts.continueOnError, parallel: opts.parallel ?? WORLD_MACHINES, color: "never" });
+            const r = await this.stack.up({ onOutput, onEvent, continueOnError: opts.continueOnError, parallel: opts.parallel ?? WORLD_MACHINES, refresh: opts.refresh, color: "never" });
             return { changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value as unknown])) };
+        });
+    }
+
+    refresh(opts: { expectNoChanges?: boolean } = {}): Promise<RunResult> {
+        return this.capture("refresh", async (onOutput, onEvent) => {
+            const r = await this.stack.refresh({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, parallel: WORLD_MACHINES, color: "never" });
+            return { changes: (r.summary.resourceChanges ?? {}) as Record<string, number> };
         });
     }
 

@@ -14,6 +14,7 @@ const inputs = (over: Partial<VerificationInputs> = {}) => ({
     mode: "local_network",
     httpTimeoutSeconds: 5,
     verifySeconds: 60,
+    joinSeconds: 120,
     drainSeconds: 60,
     forceRemove: false,
     node,
@@ -56,7 +57,19 @@ describe("a machine's verification in the provider plugin", () => {
     it("keeps the verified Node on an update that needs no new verification, the SSH key secret", async () => {
         const ctx = recordingContext("m1-verify");
         const r = await verificationHandler.update(ctx, stored, inputs({ drainSeconds: 120 }));
-        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120 });
+        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120, nodeUid: "", drift: [] });
+    });
+
+    it("is updated when the last refresh found drift, and says what it will repair (also at preview)", async () => {
+        const ctx = recordingContext("m1-verify");
+        const drifted = { ...stored, drift: ["Node worker-1 not found in the cluster"] };
+        assert.deepEqual(await verificationHandler.diff("m1-verify", drifted, inputs(), ctx), { changes: true, replaces: [], deleteBeforeReplace: false });
+        assert.deepEqual(ctx.lines, ["found by refresh, repaired by the next update: Node worker-1 not found in the cluster"]);
+        assert.deepEqual(await verificationHandler.diff("m1-verify", { ...stored, drift: [] }, inputs(), ctx), none);
+    });
+
+    it("reads a state written before drift was recorded as one without drift", async () => {
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs()), none);
     });
 
     it("fails once, naming the join, when the join failed in this run, and reaches nothing", async () => {
