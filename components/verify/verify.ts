@@ -55,7 +55,8 @@ export function rearmAt(nodeId: string, node: KubeNode | undefined, registeredAt
     if (!node || !nodeReady(node) || node.metadata.labels?.nodeID === nodeId) return undefined;
     const windowClosed = Date.parse(registeredAt) + AIOS_WAITER_WINDOW_SECONDS * 1000;
     const readySince = Date.parse(node.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime ?? "");
-    const waiterGone = Number.isFinite(readySince) ? readySince + WAITER_GONE_AFTER_READY_SECONDS * 1000 : windowClosed;
+    // A waiter issued after the Node became Ready (a repair's) sees it Ready at its first poll.
+    const waiterGone = Number.isFinite(readySince) ? Math.max(readySince, Date.parse(registeredAt)) + WAITER_GONE_AFTER_READY_SECONDS * 1000 : windowClosed;
     return Math.min(windowClosed, waiterGone);
 }
 

@@ -30,6 +30,11 @@ describe("when verification asks AIOS for a new membership waiter", () => {
         assert.equal(rearmAt("worker-1", node("True", readySince), issued), t(30 + WAITER_GONE_AFTER_READY_SECONDS));
     });
 
+    it("not before a waiter issued after the node became Ready (a repair's) had its first polls", () => {
+        const readyLongBefore = new Date(t(-3600)).toISOString();
+        assert.equal(rearmAt("worker-1", node("True", readyLongBefore), issued), t(WAITER_GONE_AFTER_READY_SECONDS));
+    });
+
     it("at the latest when the waiter's window closes", () => {
         const readySince = new Date(t(AIOS_WAITER_WINDOW_SECONDS - 5)).toISOString();
         assert.equal(rearmAt("worker-1", node("True", readySince), issued), t(AIOS_WAITER_WINDOW_SECONDS));
