@@ -65,6 +65,9 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
     if (known && (await joinedAsThisNode(input))) {
         return { protocol: input.protocol, registeredAt: now, joinConfiguration: "", adopted: true };
     }
+    // Known but not joined: the entry is stale (the machine was reset, or an earlier run was interrupted
+    // after AIOS wrote it). The registration below appends an entry of its own (addNode, or the waiter
+    // join-node starts), so the old one is removed first, or the registry would hold two.
     if (input.protocol === "parser") {
         const joinCommand = cluster.clusterMetadata?.additionalInfo?.joinCommand;
         if (!joinCommand) {
@@ -75,6 +78,7 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
         }
         // Checked before addNode writes the registry entry: a command the machine cannot join with registers nothing.
         const config = usableJoinCommand(joinCommand, input, "the registry's clusterMetadata.additionalInfo.joinCommand", "nothing was registered; ask the cluster owner to fix it");
+        if (known) await registry.removeNodeEntry(input.clusterId, input.node.id);
         await new ParserClient(input.parserUrl!, http(input)).addNode(input.clusterId, input.node);
         return { protocol: "parser", registeredAt: now, joinConfiguration: config, adopted: false };
     }
@@ -88,6 +92,7 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
                 "Nothing was registered or joined; change the machine or ask the cluster owner to change the add_node policy",
         );
     }
+    if (known) await registry.removeNodeEntry(input.clusterId, input.node.id);
     const joinCommand = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
     const config = usableJoinCommand(joinCommand, input, "the join command the gateway's join-node returned", "nothing was joined; check the membership server");
     return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: config, adopted: false };

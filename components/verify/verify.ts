@@ -153,14 +153,19 @@ const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { graceMs: 10_000, pollMs: 20
  */
 interface ClusterWatch {
     labelledAt: Map<string, number>;
-    read?: { at: number; ids: Promise<Set<string>> };
+    /** How many entries each node id has. */
+    read?: { at: number; ids: Promise<Map<string, number>> };
 }
 
 const watches = new Map<string, ClusterWatch>();
 
-function nodeIds(watch: ClusterWatch, registry: RegistryClient, clusterId: string, maxAgeMs: number): Promise<Set<string>> {
+function nodeIds(watch: ClusterWatch, registry: RegistryClient, clusterId: string, maxAgeMs: number): Promise<Map<string, number>> {
     if (watch.read && Date.now() - watch.read.at < maxAgeMs) return watch.read.ids;
-    const ids = registry.getCluster(clusterId).then((c) => new Set((c.nodes?.nodeData ?? []).flatMap((e) => (e.id === undefined ? [] : [e.id]))));
+    const ids = registry.getCluster(clusterId).then((c) => {
+        const counts = new Map<string, number>();
+        for (const e of c.nodes?.nodeData ?? []) if (e.id !== undefined) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+        return counts;
+    });
     const read = { at: Date.now(), ids };
     watch.read = read;
     // A failed read is not kept for the others: each one fails on its own and may read again.
@@ -179,7 +184,8 @@ function nodeIds(watch: ClusterWatch, registry: RegistryClient, clusterId: strin
  * listed (their waiters may have read the list without it; once their entries are listed they have
  * written), and it stays so for `settleMs`. Nodes labelled later read a list that holds ours. An entry
  * that stays missing, or disappears again, is added the same way; other writers race as well, so each
- * add is checked like AIOS's own.
+ * add is checked like AIOS's own. An entry listed twice (a waiter of an earlier, interrupted run
+ * appended one too) is written back once.
  */
 export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, timing: Partial<RegistryEntryTiming> = {}): Promise<void> {
     const { graceMs, pollMs, settleMs } = { ...REGISTRY_ENTRY_TIMING, ...timing };
@@ -193,10 +199,19 @@ export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string)
         let listedSince: number | undefined;
         let settledSince: number | undefined;
         let added = 0;
+        let deduplicated = 0;
         for (;;) {
             const ids = await nodeIds(watch, registry, input.clusterId, pollMs);
             const now = Date.now();
-            if (ids.has(input.nodeId)) {
+            const entries = ids.get(input.nodeId) ?? 0;
+            if (entries > 1 && deduplicated < 3) {
+                log(`the AIOS registry holds ${entries} entries for node ${input.nodeId} (a waiter of an earlier, interrupted run added one too): keeping one`);
+                await registry.removeNodeEntry(input.clusterId, input.nodeId);
+                await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
+                watch.read = undefined;
+                listedSince = settledSince = undefined;
+                deduplicated++;
+            } else if (entries > 0) {
                 const firstListed = (listedSince ??= now);
                 const earlierMissing = [...watch.labelledAt].some(([id, at]) => id !== input.nodeId && at <= firstListed && !ids.has(id));
                 settledSince = earlierMissing ? undefined : (settledSince ?? now);

@@ -694,16 +694,20 @@ export class E2EStack {
         });
     }
 
-    up(opts: { continueOnError?: boolean; parallel?: number; refresh?: boolean } = {}): Promise<RunResult> {
-        return this.capture("up", async (onOutput, onEvent) => {
+    up(opts: { continueOnError?: boolean; parallel?: number; refresh?: boolean; onEvent?: (e: EngineEvent) => void } = {}): Promise<RunResult> {
+        return this.capture("up", async (onOutput, record) => {
+            const onEvent = (e: EngineEvent) => {
+                record(e);
+                opts.onEvent?.(e);
+            };
             const r = await this.stack.up({ onOutput, onEvent, continueOnError: opts.continueOnError, parallel: opts.parallel ?? WORLD_MACHINES, refresh: opts.refresh, color: "never" });
             return { changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value as unknown])) };
         });
     }
 
-    refresh(opts: { expectNoChanges?: boolean } = {}): Promise<RunResult> {
+    refresh(opts: { expectNoChanges?: boolean; clearPendingCreates?: boolean } = {}): Promise<RunResult> {
         return this.capture("refresh", async (onOutput, onEvent) => {
-            const r = await this.stack.refresh({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, parallel: WORLD_MACHINES, color: "never" });
+            const r = await this.stack.refresh({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, clearPendingCreates: opts.clearPendingCreates, parallel: WORLD_MACHINES, color: "never" });
             return { changes: (r.summary.resourceChanges ?? {}) as Record<string, number> };
         });
     }
@@ -739,6 +743,25 @@ export class E2EStack {
             const r = await there.preview({ onOutput, onEvent, expectNoChanges: opts.expectNoChanges, diff: true, color: "never" });
             return { changes: r.changeSummary as Record<string, number> };
         });
+    }
+
+    /** SIGKILL to the engine of this stack's running `pulumi up`, as a crash or an OOM kill would. */
+    async killEngine(): Promise<number> {
+        const ps = await run("ps", ["-eo", "pid=,args="]);
+        const pids = ps.stdout
+            .split("\n")
+            .map((l) => l.trim().split(/\s+/))
+            .filter((f) => f.length > 2 && /(^|\/)pulumi$/.test(f[1]) && f[2] === "up" && f.includes(this.name))
+            .map((f) => Number(f[0]));
+        assert.equal(pids.length, 1, `expected one engine running up for ${this.name}: ${JSON.stringify(pids)}`);
+        process.kill(pids[0], "SIGKILL");
+        return pids[0];
+    }
+
+    /** `pulumi cancel --yes`, as a user runs it after an interrupted run left the stack locked. */
+    async cancel(): Promise<Exec> {
+        const s = suiteInfo();
+        return run(s.pulumiCommand.command, ["cancel", "--yes", "--stack", this.name], { env: { ...process.env, ...s.envVars }, cwd: s.projectDir });
     }
 
     /** Resources in the state, by URN suffix (type and name). */

@@ -76,6 +76,20 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         }
     });
 
+    it("keeps one entry when the registry lists the node twice (a waiter of an interrupted run appended one too)", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        nodeData(doc).push({ id: "gpu-node-7", memory: 1024 } as NodeEntry, { id: "gpu-node-7", memory: 1024 } as NodeEntry);
+        const server = await fakeRegistry([doc]);
+        const logs: string[] = [];
+        try {
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { graceMs: 2000, pollMs: 20, settleMs: 60 });
+            assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
+            assert.match(logs.join("\n"), /holds 2 entries for node gpu-node-7 .*keeping one/);
+        } finally {
+            await server.close();
+        }
+    });
+
     it("fails with a clear message when the entry keeps being lost", async () => {
         const server = await fakeRegistry([clone(vectors[38].response?.body as Doc)], { dropPuts: true });
         try {
