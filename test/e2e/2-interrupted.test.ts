@@ -30,17 +30,22 @@ describe("12. an up whose engine was killed mid-join is recovered with cancel, r
         const first = await stack.up({
             onEvent: (e) => {
                 const md = e.resourcePreEvent?.metadata;
-                if (!killed && md?.op === "create" && md.urn.endsWith("-join")) killed = sleep(1000).then(() => stack.killEngine());
+                if (!killed && md?.op === "create" && md.urn.endsWith("-join")) killed = sleep(200).then(() => stack.killEngine());
             },
         });
         ok(killed, `no join started before the up ended:\n${excerpt(first.text)}`);
         await killed;
         ok(!first.ok, "the killed up reported success");
 
-        const locked = await stack.preview();
+        const locked = await stack.refresh({ clearPendingCreates: true });
         ok(!locked.ok && /locked/.test(locked.text), `the killed up should leave the stack locked:\n${excerpt(locked.text)}`);
         const cancel = await stack.cancel();
         assert.equal(cancel.code, 0, `pulumi cancel: ${cancel.stderr}`);
+
+        const exported = (await stack.stack.exportStack()) as unknown as { deployment?: { pending_operations?: { type: string; resource: { urn: string } }[] } };
+        const pending = exported.deployment?.pending_operations ?? [];
+        ok(pending.length > 0, "the killed up left no pending operation: the kill came too late to test the recovery");
+        console.log(`      (killed with ${pending.length} pending operation(s): ${pending.map((p) => `${p.type} ${p.resource.urn.split("::").pop()}`).join(", ")})`);
 
         const refresh = await stack.refresh({ clearPendingCreates: true });
         ok(refresh.ok, `refresh --clear-pending-creates failed:\n${excerpt(refresh.text)}`);
