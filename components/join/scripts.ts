@@ -1,4 +1,4 @@
-import { KUBELET_CONF, MARKER_FILE, STATE_DIR } from "../machine/probe";
+import { KUBELET_CA_SHA256, KUBELET_CONF, MARKER_FILE, STATE_DIR } from "../machine/probe";
 
 /**
  * The shell scripts run on the machine by the join resource. Every interpolated value has
@@ -13,6 +13,7 @@ function q(value: string): string {
 }
 
 const PRELUDE = `set -u
+${KUBELET_CA_SHA256}
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
 export LC_ALL=C
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else echo "the SSH user is not root and has no passwordless sudo; kubeadm needs root" >&2; exit 2; fi
@@ -20,6 +21,18 @@ STATE_DIR=${STATE_DIR}
 MARKER=${MARKER_FILE}
 redact() { sed -E 's/[a-z0-9]{6}\\.[a-z0-9]{16}/<redacted-token>/g'; }
 `;
+
+const ADOPT = "# aios-onboarding: adopt ca-sha256=";
+
+/**
+ * What the join reads on stdin instead of a join configuration for a machine joined outside this stack
+ * (see joinedOutsideThisStack): it checks again that the kubelet trusts this CA and only writes the
+ * onboarding marker, so that the machine is managed (and offboarded) from then on.
+ */
+export function adoptionInstruction(caSha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(caSha256)) throw new Error(`adoptionInstruction: ${JSON.stringify(caSha256)} is not a SHA-256 in hex`);
+    return `${ADOPT}${caSha256}`;
+}
 
 /** What the join reads on stdin instead of a join command when the registration failed. */
 export const REGISTRATION_FAILED = "# aios-onboarding: registration failed";
@@ -51,6 +64,16 @@ if $SUDO test -e ${KUBELET_CONF}; then
     echo "already joined to cluster $CLUSTER_ID as node $NODE_ID; nothing to do"
     exit 0
   fi
+  case "$CONFIG_TEXT" in
+    ${q(ADOPT)}*)
+      if ! $SUDO test -e "$MARKER" && [ "$(kubelet_ca_sha256)" = "\${CONFIG_TEXT#${q(ADOPT)}}" ]; then
+        $SUDO mkdir -p "$STATE_DIR" && $SUDO chmod 700 "$STATE_DIR"
+        ENDPOINT=$($SUDO sed -n 's|^ *server: *https://||p' ${KUBELET_CONF} | head -n 1)
+        printf '${marker},"endpoint":"%s","joinedAt":"%s","adopted":true}\\n' "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
+        echo "adopted: this machine was joined to cluster $CLUSTER_ID as node $NODE_ID outside this stack; nothing joined"
+        exit 0
+      fi ;;
+  esac
   echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if that is intended" >&2
   exit 3
 fi

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { load } from "js-yaml";
 import { readFileSync } from "node:fs";
 
@@ -71,4 +72,9 @@ export function parseKubeconfig(text: string): KubeTarget {
         throw new KubeconfigError("its user has neither a token nor a client certificate and key (exec and auth-provider plugins are not supported)");
     }
     return target;
+}
+
+/** SHA-256 of the cluster CA certificate (PEM) a kubeconfig trusts: what a joined kubelet's config must trust too. */
+export function caSha256(target: KubeTarget): string | undefined {
+    return target.ca ? createHash("sha256").update(target.ca).digest("hex") : undefined;
 }

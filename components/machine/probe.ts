@@ -8,10 +8,22 @@ export const STATE_DIR = "/var/lib/aios-onboarding";
 export const MARKER_FILE = `${STATE_DIR}/state.json`;
 export const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
 
+/**
+ * Shell that prints the SHA-256 of the CA certificate (PEM) the kubelet config trusts, inline or as a
+ * file, or nothing; `$SUDO` must be set. Shared by the probe and the join's adoption.
+ */
+export const KUBELET_CA_SHA256 = `kubelet_ca_sha256() {
+  CA=$($SUDO sed -n 's/^ *certificate-authority-data: *//p' ${KUBELET_CONF} | head -n 1)
+  CAFILE=$($SUDO sed -n 's/^ *certificate-authority: *//p' ${KUBELET_CONF} | head -n 1)
+  if [ -n "$CA" ]; then printf '%s' "$CA" | base64 -d 2>/dev/null | sha256sum | cut -d' ' -f1
+  elif [ -n "$CAFILE" ] && $SUDO test -r "$CAFILE"; then $SUDO sha256sum "$CAFILE" | cut -d' ' -f1; fi
+}`;
+
 export const PROBE_SCRIPT = `set +e
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
 export LC_ALL=C
 sec() { printf '\\n@@%s\\n' "$1"; }
+${KUBELET_CA_SHA256}
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
 sec privilege; if [ -z "$SUDO" ]; then echo root; elif [ "$SUDO" = none ]; then echo none; else echo sudo; fi
 sec kubeadm; if command -v kubeadm >/dev/null 2>&1; then kubeadm version -o short 2>&1; echo "exit=$?"; else echo missing; fi
@@ -24,7 +36,13 @@ sec udp; cat /proc/net/udp /proc/net/udp6 2>/dev/null
 sec blocks; for d in /sys/block/*; do n=\${d##*/}; case $n in loop*|ram*|zram*|sr*|fd*|dm-*|md*|nbd*) continue;; esac; [ -r "$d/size" ] && echo "$n $(cat "$d/size")"; done
 sec speed; for d in /sys/class/net/*; do n=\${d##*/}; [ "$n" = lo ] && continue; s=$(cat "$d/speed" 2>/dev/null); echo "$n \${s:--1}"; done
 sec gpus; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits 2>&1; echo "exit=$?"; else echo missing; fi
-sec kubelet; if [ "$SUDO" = none ]; then echo unknown; elif $SUDO test -e ${KUBELET_CONF}; then echo present; $SUDO sed -n 's/^ *server: *//p' ${KUBELET_CONF} | head -n 1; else echo absent; fi
+sec kubelet
+if [ "$SUDO" = none ]; then echo unknown
+elif $SUDO test -e ${KUBELET_CONF}; then
+  echo present
+  $SUDO sed -n 's/^ *server: *//p' ${KUBELET_CONF} | head -n 1
+  SUM=$(kubelet_ca_sha256); [ -n "$SUM" ] && printf 'ca-sha256 %s\\n' "$SUM"
+else echo absent; fi
 sec marker; if [ "$SUDO" != none ] && $SUDO test -r ${MARKER_FILE}; then $SUDO cat ${MARKER_FILE}; else echo absent; fi
 sec hostname; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
 sec end
@@ -181,7 +199,8 @@ export interface MachineFacts {
     disks: { name: string; bytes: number }[];
     linkSpeedsMbps: { name: string; mbps: number }[];
     gpus: GpuProbe;
-    kubelet: { kind: "absent" } | { kind: "present"; server?: string } | { kind: "unknown" };
+    /** `caSha256`: SHA-256 of the cluster CA certificate (PEM) the kubelet config trusts. */
+    kubelet: { kind: "absent" } | { kind: "present"; server?: string; caSha256?: string } | { kind: "unknown" };
     marker?: { clusterId?: string; nodeId?: string; endpoint?: string };
     hostname: string;
 }
@@ -203,7 +222,11 @@ export function parseProbeOutput(output: string): MachineFacts {
     }
     const kubeletLines = need("kubelet");
     let kubelet: MachineFacts["kubelet"];
-    if (kubeletLines[0] === "present") kubelet = { kind: "present", server: kubeletLines[1]?.trim() || undefined };
+    if (kubeletLines[0] === "present") {
+        const server = kubeletLines.slice(1).find((l) => l.trim() && !l.startsWith("ca-sha256 "))?.trim();
+        const caSha256 = /^ca-sha256 ([0-9a-f]{64})$/.exec(kubeletLines.find((l) => l.startsWith("ca-sha256 ")) ?? "")?.[1];
+        kubelet = { kind: "present", server, caSha256 };
+    }
     else if (kubeletLines[0] === "absent") kubelet = { kind: "absent" };
     else kubelet = { kind: "unknown" };
     let marker: MachineFacts["marker"];

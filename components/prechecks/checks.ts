@@ -32,6 +32,8 @@ export interface Observation {
     sshError?: string;
     /** IP addresses the configured address resolves to. */
     configuredAddresses: string[];
+    /** SHA-256 of the cluster CA (from the stack's kubeconfig): a kubelet trusting it is joined to this cluster. */
+    clusterCaSha256?: string;
     /**
      * Set when the cluster already shows this machine onboarded (observe's `onboardedSighting`), in which
      * case it was not probed over SSH: there is nothing left for the machine checks to guard.
@@ -76,6 +78,19 @@ export function applicableChecks(s: CheckSettings): PrecheckName[] {
 /** True when the machine is already joined to this cluster as this node: nothing to join. */
 export function joinedAsOurs(s: Pick<CheckSettings, "clusterId" | "nodeId">, facts: MachineFacts | undefined): boolean {
     return !!facts && facts.kubelet.kind === "present" && facts.marker?.clusterId === s.clusterId && facts.marker?.nodeId === s.nodeId;
+}
+
+/**
+ * Joined to this cluster outside this stack (by hand, or by another tool): no onboarding marker, its
+ * kubelet config trusts this cluster's CA, and the Node named as the node id has one of the machine's
+ * addresses. Such a machine is adopted: registered with AIOS if AIOS does not know it, never joined
+ * again. The Node's address is what ties the name to this machine; the CA, the cluster.
+ */
+export function joinedOutsideThisStack(facts: MachineFacts | undefined, clusterCaSha256: string | undefined, node: KubeNode | undefined): string | undefined {
+    if (!facts || facts.kubelet.kind !== "present" || facts.marker || !node) return undefined;
+    if (!clusterCaSha256 || facts.kubelet.caSha256 !== clusterCaSha256) return undefined;
+    const ips = (node.status?.addresses ?? []).filter((a) => a.type === "InternalIP" || a.type === "ExternalIP").map((a) => a.address);
+    return ips.find((ip) => facts.addresses.some((a) => a.address === ip));
 }
 
 const EXTERNAL_PORTS = "10250/tcp and 30000-32767/tcp+udp";
@@ -130,7 +145,8 @@ function portsTaken(facts: MachineFacts, external: boolean): string[] {
 export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResult[] {
     const facts = obs.facts;
     const onboarded = obs.onboarded;
-    const ours = !!onboarded || joinedAsOurs(s, facts);
+    const byHand = joinedOutsideThisStack(facts, obs.clusterCaSha256, obs.kubeNode);
+    const ours = !!onboarded || joinedAsOurs(s, facts) || byHand !== undefined;
     const preJoinSkip = (check: PrecheckName, expected: string): CheckResult => ({
         check,
         expected,
@@ -192,6 +208,10 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
                 }
                 if (!facts) {
                     results.push(noSsh(check, expected));
+                    break;
+                }
+                if (byHand) {
+                    results.push({ check, expected, observed: `joined to ${s.clusterId} as ${s.nodeId} outside this stack (its kubelet trusts the cluster's CA; Node ${s.nodeId} at ${byHand}): adopted, no kubeadm join`, status: "passed" });
                     break;
                 }
                 if (ours) {

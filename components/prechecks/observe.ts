@@ -3,7 +3,7 @@ import { RegistryClient } from "../aios";
 import type { ClusterDocument } from "../aios/schemas";
 import { KubeClient, KubeNode, nodeReady } from "../kube/client";
 import { inventoryFromEntry } from "../machine/inventory";
-import { parseKubeconfig } from "../kube/kubeconfig";
+import { caSha256, parseKubeconfig } from "../kube/kubeconfig";
 import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
 import { runRemoteScript, SshTarget } from "../machine/ssh";
 import { isIpAddress } from "../config/validators";
@@ -159,6 +159,11 @@ export async function observe(input: ObserveInput): Promise<Observation> {
     ]);
     obs.onboarded = onboardedSighting(input.nodeId, obs.cluster, obs.kubeNode, obs.configuredAddresses.length > 0 ? obs.configuredAddresses : [want]);
     if (obs.onboarded) return obs;
+    try {
+        obs.clusterCaSha256 = caSha256(parseKubeconfig(input.kubeconfig));
+    } catch {
+        // A kubeconfig that does not parse fails the kubernetes check already.
+    }
     await Promise.all([
         cached(otherClusterCache, `${input.registryUrl}|${input.nodeId}`, () => registry.queryClusters({ "nodes.nodeData.id": input.nodeId }))
             .then((docs) => {

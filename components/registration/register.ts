@@ -1,9 +1,12 @@
-import { AiosError, GatewayClient, ParserClient, RegistryClient } from "../aios";
+import { AiosError, GatewayClient, ParserClient, RegistryClient, type ClusterDocument } from "../aios";
 import { z } from "zod";
 import { nodeInventorySchema } from "../machine/inventory";
 import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
 import { runRemoteScript, sshTargetSchema } from "../machine/ssh";
-import { joinedAsOurs } from "../prechecks/checks";
+import { joinedAsOurs, joinedOutsideThisStack } from "../prechecks/checks";
+import { KubeClient, type KubeNode } from "../kube/client";
+import { caSha256, parseKubeconfig } from "../kube/kubeconfig";
+import { adoptionInstruction } from "../join/scripts";
 import { joinConfiguration } from "../join/joinConfiguration";
 
 /**
@@ -55,32 +58,30 @@ function http(input: { httpTimeoutSeconds: number }) {
     return { timeoutMs: input.httpTimeoutSeconds * 1000 };
 }
 
-export async function register(input: RegistrationInput): Promise<RegistrationOutput> {
+export async function register(input: RegistrationInput, kubeconfig: string): Promise<RegistrationOutput> {
     const registry = new RegistryClient(input.registryUrl, http(input));
     const cluster = await registry.getCluster(input.clusterId);
     const known = (cluster.nodes?.nodeData ?? []).some((n) => n.id === input.node.id);
     const now = new Date().toISOString();
+    // Parser: the cluster's static join command is checked first: one the machine cannot join with registers nothing.
+    const parserConfig = input.protocol === "parser" ? staticJoinConfiguration(cluster, input) : undefined;
+    const target = parseKubeconfig(kubeconfig);
+    const kube = new KubeClient(target, input.httpTimeoutSeconds * 1000);
+    const node = await kube.getNode(input.node.id);
+    // The machine is looked at (one SSH session) only when it may be joined: AIOS knows the node, or the cluster has a Node of its name.
+    const joined = known || node ? await machineJoined(input, caSha256(target), node) : { as: "no" as const };
     // Neither the registry nor the membership server de-duplicate node entries
     // (contract §10.5): a machine that is joined and known is adopted, not registered again.
-    if (known && (await joinedAsThisNode(input))) {
-        return { protocol: input.protocol, registeredAt: now, joinConfiguration: "", adopted: true };
-    }
+    if (joined.as === "ours" && known) return { protocol: input.protocol, registeredAt: now, joinConfiguration: "", adopted: true };
+    if (joined.as === "outside" && known) return { protocol: input.protocol, registeredAt: now, joinConfiguration: adoptionInstruction(joined.caSha256), adopted: true };
     // Known but not joined: the entry is stale (the machine was reset, or an earlier run was interrupted
     // after AIOS wrote it). The registration below appends an entry of its own (addNode, or the waiter
     // join-node starts), so the old one is removed first, or the registry would hold two.
-    if (input.protocol === "parser") {
-        const joinCommand = cluster.clusterMetadata?.additionalInfo?.joinCommand;
-        if (!joinCommand) {
-            throw new Error(
-                `cluster ${input.clusterId} in the AIOS registry has no clusterMetadata.additionalInfo.joinCommand, which the parser protocol joins with; ` +
-                    "nothing was registered. Ask the cluster owner to set it, or use protocol: gateway",
-            );
-        }
-        // Checked before addNode writes the registry entry: a command the machine cannot join with registers nothing.
-        const config = usableJoinCommand(joinCommand, input, "the registry's clusterMetadata.additionalInfo.joinCommand", "nothing was registered; ask the cluster owner to fix it");
+    if (parserConfig !== undefined) {
         if (known) await registry.removeNodeEntry(input.clusterId, input.node.id);
         await new ParserClient(input.parserUrl!, http(input)).addNode(input.clusterId, input.node);
-        return { protocol: "parser", registeredAt: now, joinConfiguration: config, adopted: false };
+        if (joined.as === "outside") return { protocol: "parser", registeredAt: now, joinConfiguration: adoptionInstruction(joined.caSha256), adopted: true };
+        return { protocol: "parser", registeredAt: now, joinConfiguration: parserConfig, adopted: false };
     }
     const gateway = new GatewayClient(input.gatewayUrl!, http(input));
     // The dry run is the only call that returns a policy's reason (contract §4.4, §5.4), so a
@@ -94,8 +95,33 @@ export async function register(input: RegistrationInput): Promise<RegistrationOu
     }
     if (known) await registry.removeNodeEntry(input.clusterId, input.node.id);
     const joinCommand = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
+    if (joined.as === "outside") {
+        // join-node started the waiter that labels the Node; its token is for nobody.
+        await discardJoinCommand(kube, joinCommand);
+        return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: adoptionInstruction(joined.caSha256), adopted: true };
+    }
     const config = usableJoinCommand(joinCommand, input, "the join command the gateway's join-node returned", "nothing was joined; check the membership server");
     return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: config, adopted: false };
+}
+
+/**
+ * Deletes the bootstrap token of a join command nobody will run (AIOS never expires them, contract
+ * §4.3): join-node is also how a waiter is started for a machine that is already joined.
+ */
+export async function discardJoinCommand(kube: KubeClient, command: string): Promise<void> {
+    const tokenId = /--token\s+([a-z0-9]{6})\./.exec(command)?.[1];
+    if (tokenId) await kube.deleteSecret("kube-system", `bootstrap-token-${tokenId}`);
+}
+
+function staticJoinConfiguration(cluster: ClusterDocument, input: RegistrationInput): string {
+    const joinCommand = cluster.clusterMetadata?.additionalInfo?.joinCommand;
+    if (!joinCommand) {
+        throw new Error(
+            `cluster ${input.clusterId} in the AIOS registry has no clusterMetadata.additionalInfo.joinCommand, which the parser protocol joins with; ` +
+                "nothing was registered. Ask the cluster owner to set it, or use protocol: gateway",
+        );
+    }
+    return usableJoinCommand(joinCommand, input, "the registry's clusterMetadata.additionalInfo.joinCommand", "nothing was registered; ask the cluster owner to fix it");
 }
 
 /** The JoinConfiguration of `command`, or an error naming where the command came from and the fix (never the command). */
@@ -107,10 +133,15 @@ function usableJoinCommand(command: string, input: RegistrationInput, what: stri
     }
 }
 
-/** One read-only SSH session, the prechecks' probe: is the machine joined to this cluster as this node? */
-async function joinedAsThisNode(input: RegistrationInput): Promise<boolean> {
+/**
+ * One read-only SSH session, the prechecks' probe: is the machine joined to this cluster as this node,
+ * by this stack (our marker) or outside it (see joinedOutsideThisStack)?
+ */
+async function machineJoined(input: RegistrationInput, clusterCa: string | undefined, node: KubeNode | undefined): Promise<{ as: "ours" | "no" } | { as: "outside"; caSha256: string }> {
     const res = await runRemoteScript(input.ssh, PROBE_SCRIPT, input.ssh.connectTimeoutSeconds + 30);
-    return joinedAsOurs({ clusterId: input.clusterId, nodeId: input.node.id }, parseProbeOutput(res.stdout));
+    const facts = parseProbeOutput(res.stdout);
+    if (joinedAsOurs({ clusterId: input.clusterId, nodeId: input.node.id }, facts)) return { as: "ours" };
+    return clusterCa && joinedOutsideThisStack(facts, clusterCa, node) ? { as: "outside", caSha256: clusterCa } : { as: "no" };
 }
 
 export interface DeregistrationInput {

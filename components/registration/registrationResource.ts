@@ -79,8 +79,8 @@ export const registrationHandler: ResourceHandler = {
     },
     async create(ctx, props) {
         const inputs = decodeInputs(ctx.name, props);
-        const result = await register(inputs);
-        if (result.adopted) ctx.info(`node ${inputs.node.id} is already known to AIOS and joined to cluster ${inputs.clusterId}: adopted, nothing registered`);
+        const result = await register(inputs, ctx.kubeconfig());
+        if (result.adopted) ctx.info(`machine ${inputs.ssh.host} is already joined to cluster ${inputs.clusterId} as node ${inputs.node.id}: adopted, no kubeadm join`);
         return { id: `${inputs.clusterId}/${inputs.node.id}`, outs: outputs(inputs, result) };
     },
     async update(ctx, olds, news) {

@@ -6,7 +6,7 @@ import { parseKubeconfig } from "../kube/kubeconfig";
 import type { NodeInventory } from "../machine/inventory";
 import { runRemoteScript, type SshTarget } from "../machine/ssh";
 import { resetMachine } from "../offboard/offboard";
-import { register } from "../registration/register";
+import { discardJoinCommand, register } from "../registration/register";
 import { findDrift } from "./drift";
 
 /** What a repair needs: the machine, its cluster and AIOS, as the verification's inputs hold them. */
@@ -69,7 +69,7 @@ export async function repairNode(input: RepairInput, log: (msg: string) => void)
         }
         if (f.node !== "missing" && (await kube.deleteNode(nodeId))) log(`deleted the stale Node ${nodeId} of the reset machine`);
         await dropEntries();
-        const r = await register(registration);
+        const r = await register(registration, input.kubeconfig);
         log(`registered ${nodeId} with AIOS again; joining machine ${input.ssh.host} again`);
         const joined = await runRemoteScript(
             input.ssh,
@@ -85,14 +85,12 @@ export async function repairNode(input: RepairInput, log: (msg: string) => void)
     if (f.node === "unlabelled") {
         await dropEntries();
         if (input.protocol === "gateway") {
-            // join-node starts the waiter; the token it mints is not used by anyone: deleted at once.
             const command = await new GatewayClient(input.gatewayUrl!, http).joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
-            const tokenId = /--token\s+([a-z0-9]{6})\./.exec(command)?.[1];
-            if (tokenId) await kube.deleteSecret("kube-system", `bootstrap-token-${tokenId}`);
+            await discardJoinCommand(kube, command);
             log(`Node ${nodeId} lost its nodeID label: asked the AIOS gateway for a new waiter to label it`);
             return new Date().toISOString();
         }
-        const r = await register(registration);
+        const r = await register(registration, input.kubeconfig);
         log(`Node ${nodeId} lost its nodeID label: registered it with AIOS again, which starts a waiter to label it`);
         return r.registeredAt;
     }

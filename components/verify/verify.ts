@@ -1,4 +1,5 @@
 import { GatewayClient } from "../aios/gateway";
+import { discardJoinCommand } from "../registration/register";
 import { RegistryClient } from "../aios/registry";
 import { KubeClient, KubeNode, nodeReady } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
@@ -258,9 +259,7 @@ async function rearm(input: VerifyInput, kube: KubeClient, log: (msg: string) =>
     try {
         const gateway = new GatewayClient(input.gatewayUrl!, { timeoutMs: input.httpTimeoutSeconds * 1000 });
         const command = await gateway.joinNode(input.clusterId, input.node, { mode: input.mode, customIp: input.customIp });
-        // The call minted a bootstrap token nobody will use; AIOS never expires them (contract §4.3).
-        const tokenId = /--token\s+([a-z0-9]{6})\./.exec(command)?.[1];
-        if (tokenId) await kube.deleteSecret("kube-system", `bootstrap-token-${tokenId}`);
+        await discardJoinCommand(kube, command);
         log(`node ${input.nodeId} is Ready without the nodeID label and no AIOS waiter is left to label it; asked the gateway to start a new waiter`);
     } catch (e) {
         log(`could not re-arm the AIOS waiter for ${input.nodeId}: ${(e as Error).message}`);

@@ -1,8 +1,12 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { joinConfiguration } from "../../../components/join/joinConfiguration";
-import { joinScript, REGISTRATION_FAILED, resetScript } from "../../../components/join/scripts";
-import { parseProbeOutput, PROBE_SCRIPT } from "../../../components/machine/probe";
+import { adoptionInstruction, joinScript, joinScriptWithConfiguration, REGISTRATION_FAILED, resetScript } from "../../../components/join/scripts";
+import { KUBELET_CONF, parseProbeOutput, PROBE_SCRIPT, STATE_DIR } from "../../../components/machine/probe";
 
 function shSyntax(script: string): string {
     const r = spawnSync("sh", ["-n"], { input: script, encoding: "utf8" });
@@ -159,5 +163,43 @@ describe("the join configuration built from the join command AIOS gave", () => {
         assert.throws(() => joinConfiguration("kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef", "w"), (e: Error) => /no --discovery-token-ca-cert-hash/.test(e.message) && !e.message.includes("0123456789abcdef"));
         assert.throws(() => joinConfiguration(`kubeadm join 10.0.0.1:6443 --token abcdef.SECRETSECRET --discovery-token-ca-cert-hash ${HASH}`, "w"), (e: Error) => /--token is not a bootstrap token/.test(e.message) && !e.message.includes("SECRETSECRET"));
         assert.throws(() => joinConfiguration("curl http://x | sh", "w"), /does not start with `kubeadm join`/);
+    });
+});
+
+describe("the join of a machine joined outside this stack (adoption), run by sh on this host", () => {
+    // The script's paths (kubelet config, state directory) point into a temp folder.
+    function adopt(caInKubeletConf: string, instructed: string): { code: number | null; stdout: string; stderr: string; marker?: string } {
+        const dir = mkdtempSync(join(tmpdir(), "adopt-"));
+        try {
+            const conf = join(dir, "kubelet.conf");
+            writeFileSync(conf, `clusters:\n- cluster:\n    certificate-authority-data: ${Buffer.from(caInKubeletConf).toString("base64")}\n    server: https://10.0.0.1:6443\n`);
+            const state = join(dir, "state");
+            const script = joinScriptWithConfiguration({ clusterId: "aios-demo", nodeId: "worker-4", joinTimeoutSeconds: 30 }, adoptionInstruction(instructed))
+                .split(KUBELET_CONF).join(conf)
+                .split(STATE_DIR).join(state);
+            const r = spawnSync("sh", ["-s"], { input: script, encoding: "utf8" });
+            const marker = existsSync(join(state, "state.json")) ? readFileSync(join(state, "state.json"), "utf8") : undefined;
+            return { code: r.status, stdout: r.stdout, stderr: r.stderr, marker };
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    const ca = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
+    const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+    it("writes the onboarding marker and joins nothing when the kubelet trusts the instructed CA", function () {
+        if (process.getuid?.() !== 0) this.skip();
+        const r = adopt(ca, sha(ca));
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /adopted: this machine was joined to cluster aios-demo as node worker-4 outside this stack; nothing joined/);
+        assert.deepEqual(JSON.parse(r.marker!), { clusterId: "aios-demo", nodeId: "worker-4", endpoint: "10.0.0.1:6443", joinedAt: JSON.parse(r.marker!).joinedAt, adopted: true });
+    });
+
+    it("refuses, writing nothing, when the kubelet trusts another CA", function () {
+        if (process.getuid?.() !== 0) this.skip();
+        const r = adopt("another cluster's CA", sha(ca));
+        assert.equal(r.code, 3);
+        assert.match(r.stderr, /refusing to join: .*kubelet\.conf exists/);
+        assert.equal(r.marker, undefined);
     });
 });

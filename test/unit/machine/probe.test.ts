@@ -1,5 +1,10 @@
 import * as assert from "node:assert/strict";
-import { parseIpAddr, parseIpLink, parseMeminfo, parseNvidiaSmi, parseProbeOutput, parseProcNet, ProbeOutputError } from "../../../components/machine/probe";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KUBELET_CONF, PROBE_SCRIPT, parseIpAddr, parseIpLink, parseMeminfo, parseNvidiaSmi, parseProbeOutput, parseProcNet, ProbeOutputError } from "../../../components/machine/probe";
 import { buildInventory } from "../../../components/machine/inventory";
 import { parseKubeadmVersionOutput, parseKubeVersion } from "../../../components/machine/version";
 import { fixture, probeOutput } from "../../helpers/observations";
@@ -82,5 +87,29 @@ describe("probe output parsing (captured from real tools)", () => {
 
     it("rejects a truncated probe output", () => {
         assert.throws(() => parseProbeOutput("@@privilege\nroot\n"), ProbeOutputError);
+    });
+});
+
+describe("the probe script, run by sh on this host", () => {
+    // The kubelet config is looked for at its real path; the script is run with it pointing at a temp file.
+    const runWithKubeletConf = (conf: string | undefined): ReturnType<typeof parseProbeOutput> => {
+        const dir = mkdtempSync(join(tmpdir(), "probe-"));
+        try {
+            const path = join(dir, "kubelet.conf");
+            if (conf !== undefined) writeFileSync(path, conf);
+            const r = spawnSync("sh", ["-s"], { input: PROBE_SCRIPT.split(KUBELET_CONF).join(path), encoding: "utf8" });
+            return parseProbeOutput(r.stdout);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    };
+
+    it("reports the API server and the SHA-256 of the CA the kubelet config trusts, to compare with the cluster's", function () {
+        if (process.getuid?.() !== 0) this.skip();
+        const ca = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
+        const conf = `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ${Buffer.from(ca).toString("base64")}\n    server: https://10.0.0.1:6443\n  name: default-cluster\n`;
+        const facts = runWithKubeletConf(conf);
+        assert.deepEqual(facts.kubelet, { kind: "present", server: "https://10.0.0.1:6443", caSha256: createHash("sha256").update(ca).digest("hex") });
+        assert.deepEqual(runWithKubeletConf(undefined).kubelet, { kind: "absent" });
     });
 });

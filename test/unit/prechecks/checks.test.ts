@@ -96,6 +96,26 @@ describe("prechecks", () => {
         assert.equal(by["external-allowed"].status, "passed");
     });
 
+    it("adopt a machine joined to this cluster outside this stack: its kubelet trusts the cluster's CA and the Node of its name is at its address", () => {
+        const ca = "b".repeat(64);
+        const node = { metadata: { name: "worker-1" }, status: { addresses: [{ type: "InternalIP", address: "10.0.0.5" }] } };
+        const byHand = healthyObservation({ clusterCaSha256: ca, kubeNode: node }, { kubelet: `present\nhttps://10.0.0.1:6443\nca-sha256 ${ca}`, tcp: "   0: 00000000:280A 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1" });
+        const rs = status({ ...base, external: true }, byHand);
+        assert.equal(rs.membership.status, "passed");
+        assert.match(rs.membership.observed, /joined to aios-demo as worker-1 outside this stack \(its kubelet trusts the cluster's CA; Node worker-1 at 10\.0\.0\.5\): adopted, no kubeadm join/);
+        assert.equal(rs.ports.status, "skipped", "the kubelet's own ports are no reason to refuse it");
+        // Another CA, another machine holding the name, or no Node at all: refused as before.
+        for (const [what, obs] of [
+            ["another cluster's CA", healthyObservation({ clusterCaSha256: ca, kubeNode: node }, { kubelet: `present\nhttps://10.9.9.9:6443\nca-sha256 ${"c".repeat(64)}` })],
+            ["the name held by another machine", healthyObservation({ clusterCaSha256: ca, kubeNode: { ...node, status: { addresses: [{ type: "InternalIP", address: "10.0.0.99" }] } } }, { kubelet: `present\nhttps://10.0.0.1:6443\nca-sha256 ${ca}` })],
+            ["no Node of its name", healthyObservation({ clusterCaSha256: ca }, { kubelet: `present\nhttps://10.0.0.1:6443\nca-sha256 ${ca}` })],
+        ] as const) {
+            const m = status(base, obs).membership;
+            assert.equal(m.status, "failed", what);
+            assert.match(m.observed, /kubelet\.conf exists/, what);
+        }
+    });
+
     it("fail membership when the machine belongs to another cluster or the name is taken", () => {
         const other = status(base, healthyObservation({}, { kubelet: "present\nhttps://other:6443" })).membership;
         assert.equal(other.status, "failed");

@@ -23,6 +23,9 @@ const inputs = (over: Partial<RegistrationInputs> = {}) => ({
 /** Stored outputs as the engine hands them back: secrets in their wire form. */
 const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: secret(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false };
 
+/** A kubeconfig nothing listens behind: the refusals below must be decided before the cluster is asked anything. */
+const UNREACHABLE_CLUSTER = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: u\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: t\n";
+
 describe("a machine's registration in the provider plugin", () => {
     it("checks inputs with the SSH key secret, and lets values not known yet through at preview", async () => {
         assert.deepEqual(await registrationHandler.check("m1-registration", {}, inputs()), { inputs: inputs() });
@@ -58,7 +61,7 @@ describe("a machine's registration in the provider plugin", () => {
             else info.joinCommand = command;
             const server = await fakeRegistry([{ ...doc, id: "aios-demo" }]);
             try {
-                await assert.rejects(registrationHandler.create(recordingContext("m1-registration"), inputs({ registryUrl: server.url })), (e: Error) => expected.test(e.message) && !e.message.includes("0123456789abcdef"));
+                await assert.rejects(registrationHandler.create(recordingContext("m1-registration", UNREACHABLE_CLUSTER), inputs({ registryUrl: server.url })), (e: Error) => expected.test(e.message) && !e.message.includes("0123456789abcdef"));
                 assert.deepEqual(server.received.map((r) => r.method), ["GET"], "only the cluster was read");
             } finally {
                 await server.close();
