@@ -234,12 +234,20 @@ api_ready() {
   curl -sf --max-time 3 --cacert "$W/kube/pki/ca.crt" --cert "$W/kube/pki/admin.crt" --key "$W/kube/pki/admin.key" \
     "https://$BRIDGE_IP:6443/readyz" >/dev/null 2>&1
 }
+# Who listens on a TCP port ("name (pid N)"), or nothing.
+port_holder() { ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1 (pid \2)/p' | head -n 1; }
+# A world of another clone (or one whose folder was deleted) holds the fixed ports: say so, not "did not become ready".
+refuse_held_port() {
+  local h; h=$(port_holder "$1")
+  [ -z "$h" ] || die "port $1 is already held by $h: another world (of another clone, or of a deleted folder) is still up. Run \`bash scripts/world.sh down\` in that clone, or stop that process, then try again"
+}
 etcd_ready() { curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; }
 
 ensure_kubernetes() {
   local bin=$1
   [ -x "$bin/etcd" ] && [ -x "$bin/kube-apiserver" ] || die "etcd or kube-apiserver missing in $bin"
   if ! pid_alive "$W/pids/etcd.pid"; then
+    refuse_held_port "$ETCD_PORT"
     log "starting etcd on 127.0.0.1:$ETCD_PORT"
     mkdir -p "$W/etcd" && chmod 700 "$W/etcd"
     spawn "$W/pids/etcd.pid" "$W/logs/etcd.log" "$bin/etcd" --name world --data-dir "$W/etcd" \
@@ -250,6 +258,7 @@ ensure_kubernetes() {
   for _ in $(seq 150); do etcd_ready && break; pid_alive "$W/pids/etcd.pid" || break; sleep 0.2; done
   etcd_ready || die "etcd did not become healthy (see $W/logs/etcd.log)"
   if ! pid_alive "$W/pids/kube-apiserver.pid"; then
+    refuse_held_port 6443
     log "starting kube-apiserver on https://$BRIDGE_IP:6443"
     local p="$W/kube/pki"
     spawn "$W/pids/kube-apiserver.pid" "$W/logs/kube-apiserver.log" "$bin/kube-apiserver" \
@@ -452,6 +461,7 @@ ensure_aios() {
   fi
   aios_ready && return 0
   stop_pidfile "$W/pids/aios.pid" "aios-config.json"
+  for port in 30101 30501 30600 30502 30699; do refuse_held_port "$port"; done
   log "starting the AIOS stand-ins (registry :30101, parser :30501, gateway :30600, membership :30502, control :30699)"
   : >"$W/logs/aios.log"
   (cd "$ROOT" && spawn "$W/pids/aios.pid" "$W/logs/aios.log" "$(node_bin)" -r ts-node/register/transpile-only world/aios/main.ts --config "$W/aios-config.json")

@@ -13,7 +13,6 @@ function q(value: string): string {
 }
 
 const PRELUDE = `set -u
-${KUBELET_CA_SHA256}
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
 export LC_ALL=C
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else echo "the SSH user is not root and has no passwordless sudo; kubeadm needs root" >&2; exit 2; fi
@@ -21,18 +20,6 @@ STATE_DIR=${STATE_DIR}
 MARKER=${MARKER_FILE}
 redact() { sed -E 's/[a-z0-9]{6}\\.[a-z0-9]{16}/<redacted-token>/g'; }
 `;
-
-const ADOPT = "# aios-onboarding: adopt ca-sha256=";
-
-/**
- * What the join reads on stdin instead of a join configuration for a machine joined outside this stack
- * (see joinedOutsideThisStack): it checks again that the kubelet trusts this CA and only writes the
- * onboarding marker, so that the machine is managed (and offboarded) from then on.
- */
-export function adoptionInstruction(caSha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(caSha256)) throw new Error(`adoptionInstruction: ${JSON.stringify(caSha256)} is not a SHA-256 in hex`);
-    return `${ADOPT}${caSha256}`;
-}
 
 /** What the join reads on stdin instead of a join command when the registration failed. */
 export const REGISTRATION_FAILED = "# aios-onboarding: registration failed";
@@ -64,16 +51,6 @@ if $SUDO test -e ${KUBELET_CONF}; then
     echo "already joined to cluster $CLUSTER_ID as node $NODE_ID; nothing to do"
     exit 0
   fi
-  case "$CONFIG_TEXT" in
-    ${q(ADOPT)}*)
-      if ! $SUDO test -e "$MARKER" && [ "$(kubelet_ca_sha256)" = "\${CONFIG_TEXT#${q(ADOPT)}}" ]; then
-        $SUDO mkdir -p "$STATE_DIR" && $SUDO chmod 700 "$STATE_DIR"
-        ENDPOINT=$($SUDO sed -n 's|^ *server: *https://||p' ${KUBELET_CONF} | head -n 1)
-        printf '${marker},"endpoint":"%s","joinedAt":"%s","adopted":true}\\n' "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
-        echo "adopted: this machine was joined to cluster $CLUSTER_ID as node $NODE_ID outside this stack; nothing joined"
-        exit 0
-      fi ;;
-  esac
   echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if that is intended" >&2
   exit 3
 fi
@@ -140,5 +117,31 @@ ${joinScript(p)}
 aios_join <<'${CONFIG_END}'
 ${joinConfiguration}
 ${CONFIG_END}
+`;
+}
+
+/**
+ * Adopts a machine joined to this cluster outside this stack (see joinedOutsideThisStack), run by the
+ * registration over SSH once AIOS knows the node: it checks again that the kubelet trusts the cluster's
+ * CA and writes the onboarding marker, nothing else. From then on the join finds the machine joined as
+ * this node and does nothing, and the offboarding resets it like any other.
+ */
+export function adoptScript(p: { clusterId: string; nodeId: string; caSha256: string }): string {
+    if (!/^[0-9a-f]{64}$/.test(p.caSha256)) throw new Error(`adoptScript: ${JSON.stringify(p.caSha256)} is not a SHA-256 in hex`);
+    const marker = `{"clusterId":"${p.clusterId}","nodeId":"${p.nodeId}"`;
+    return `${PRELUDE}
+${KUBELET_CA_SHA256}
+if ! $SUDO test -e ${KUBELET_CONF} || $SUDO test -e "$MARKER"; then
+  echo "not adopted: the machine has no ${KUBELET_CONF}, or already an onboarding marker ($MARKER)" >&2
+  exit 3
+fi
+if [ "$(kubelet_ca_sha256)" != ${q(p.caSha256)} ]; then
+  echo "not adopted: the kubelet config does not trust the CA of cluster ${p.clusterId}" >&2
+  exit 3
+fi
+$SUDO mkdir -p "$STATE_DIR" && $SUDO chmod 700 "$STATE_DIR"
+ENDPOINT=$($SUDO sed -n 's|^ *server: *https://||p' ${KUBELET_CONF} | head -n 1)
+printf '${marker},"endpoint":"%s","joinedAt":"%s","adopted":true}\\n' "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
+echo "adopted: machine joined to cluster ${p.clusterId} as node ${p.nodeId} outside this stack; nothing joined"
 `;
 }

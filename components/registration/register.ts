@@ -6,7 +6,7 @@ import { runRemoteScript, sshTargetSchema } from "../machine/ssh";
 import { joinedAsOurs, joinedOutsideThisStack } from "../prechecks/checks";
 import { KubeClient, type KubeNode } from "../kube/client";
 import { caSha256, parseKubeconfig } from "../kube/kubeconfig";
-import { adoptionInstruction } from "../join/scripts";
+import { adoptScript } from "../join/scripts";
 import { joinConfiguration } from "../join/joinConfiguration";
 
 /**
@@ -73,14 +73,14 @@ export async function register(input: RegistrationInput, kubeconfig: string): Pr
     // Neither the registry nor the membership server de-duplicate node entries
     // (contract §10.5): a machine that is joined and known is adopted, not registered again.
     if (joined.as === "ours" && known) return { protocol: input.protocol, registeredAt: now, joinConfiguration: "", adopted: true };
-    if (joined.as === "outside" && known) return { protocol: input.protocol, registeredAt: now, joinConfiguration: adoptionInstruction(joined.caSha256), adopted: true };
+    if (joined.as === "outside" && known) return adoptMachine(input, joined.caSha256, now);
     // Known but not joined: the entry is stale (the machine was reset, or an earlier run was interrupted
     // after AIOS wrote it). The registration below appends an entry of its own (addNode, or the waiter
     // join-node starts), so the old one is removed first, or the registry would hold two.
     if (parserConfig !== undefined) {
         if (known) await registry.removeNodeEntry(input.clusterId, input.node.id);
         await new ParserClient(input.parserUrl!, http(input)).addNode(input.clusterId, input.node);
-        if (joined.as === "outside") return { protocol: "parser", registeredAt: now, joinConfiguration: adoptionInstruction(joined.caSha256), adopted: true };
+        if (joined.as === "outside") return adoptMachine(input, joined.caSha256, now);
         return { protocol: "parser", registeredAt: now, joinConfiguration: parserConfig, adopted: false };
     }
     const gateway = new GatewayClient(input.gatewayUrl!, http(input));
@@ -98,10 +98,20 @@ export async function register(input: RegistrationInput, kubeconfig: string): Pr
     if (joined.as === "outside") {
         // join-node started the waiter that labels the Node; its token is for nobody.
         await discardJoinCommand(kube, joinCommand);
-        return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: adoptionInstruction(joined.caSha256), adopted: true };
+        return adoptMachine(input, joined.caSha256, new Date().toISOString());
     }
     const config = usableJoinCommand(joinCommand, input, "the join command the gateway's join-node returned", "nothing was joined; check the membership server");
     return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: config, adopted: false };
+}
+
+/**
+ * Writes the onboarding marker on a machine joined outside this stack, once AIOS knows the node (the
+ * script checks the CA again on the machine): the join then finds it joined as this node and does nothing.
+ */
+async function adoptMachine(input: RegistrationInput, caSha256: string, registeredAt: string): Promise<RegistrationOutput> {
+    const r = await runRemoteScript(input.ssh, adoptScript({ clusterId: input.clusterId, nodeId: input.node.id, caSha256 }), input.ssh.connectTimeoutSeconds + 30);
+    if (r.code !== 0) throw new Error(`node ${input.node.id}: machine ${input.ssh.host} was not adopted: ${r.stderr.trim() || `exit ${r.code}`}; run \`pulumi up\` again`);
+    return { protocol: input.protocol, registeredAt, joinConfiguration: "", adopted: true };
 }
 
 /**

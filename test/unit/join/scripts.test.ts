@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { joinConfiguration } from "../../../components/join/joinConfiguration";
-import { adoptionInstruction, joinScript, joinScriptWithConfiguration, REGISTRATION_FAILED, resetScript } from "../../../components/join/scripts";
+import { adoptScript, joinScript, REGISTRATION_FAILED, resetScript } from "../../../components/join/scripts";
 import { KUBELET_CONF, parseProbeOutput, PROBE_SCRIPT, STATE_DIR } from "../../../components/machine/probe";
 
 function shSyntax(script: string): string {
@@ -166,7 +166,7 @@ describe("the join configuration built from the join command AIOS gave", () => {
     });
 });
 
-describe("the join of a machine joined outside this stack (adoption), run by sh on this host", () => {
+describe("the adoption of a machine joined outside this stack, run by sh on this host", () => {
     // The script's paths (kubelet config, state directory) point into a temp folder.
     function adopt(caInKubeletConf: string, instructed: string): { code: number | null; stdout: string; stderr: string; marker?: string } {
         const dir = mkdtempSync(join(tmpdir(), "adopt-"));
@@ -174,7 +174,7 @@ describe("the join of a machine joined outside this stack (adoption), run by sh 
             const conf = join(dir, "kubelet.conf");
             writeFileSync(conf, `clusters:\n- cluster:\n    certificate-authority-data: ${Buffer.from(caInKubeletConf).toString("base64")}\n    server: https://10.0.0.1:6443\n`);
             const state = join(dir, "state");
-            const script = joinScriptWithConfiguration({ clusterId: "aios-demo", nodeId: "worker-4", joinTimeoutSeconds: 30 }, adoptionInstruction(instructed))
+            const script = adoptScript({ clusterId: "aios-demo", nodeId: "worker-4", caSha256: instructed })
                 .split(KUBELET_CONF).join(conf)
                 .split(STATE_DIR).join(state);
             const r = spawnSync("sh", ["-s"], { input: script, encoding: "utf8" });
@@ -191,7 +191,7 @@ describe("the join of a machine joined outside this stack (adoption), run by sh 
         if (process.getuid?.() !== 0) this.skip();
         const r = adopt(ca, sha(ca));
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /adopted: this machine was joined to cluster aios-demo as node worker-4 outside this stack; nothing joined/);
+        assert.match(r.stdout, /adopted: machine joined to cluster aios-demo as node worker-4 outside this stack; nothing joined/);
         assert.deepEqual(JSON.parse(r.marker!), { clusterId: "aios-demo", nodeId: "worker-4", endpoint: "10.0.0.1:6443", joinedAt: JSON.parse(r.marker!).joinedAt, adopted: true });
     });
 
@@ -199,7 +199,7 @@ describe("the join of a machine joined outside this stack (adoption), run by sh 
         if (process.getuid?.() !== 0) this.skip();
         const r = adopt("another cluster's CA", sha(ca));
         assert.equal(r.code, 3);
-        assert.match(r.stderr, /refusing to join: .*kubelet\.conf exists/);
+        assert.match(r.stderr, /not adopted: the kubelet config does not trust the CA of cluster aios-demo/);
         assert.equal(r.marker, undefined);
     });
 });
