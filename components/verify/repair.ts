@@ -3,27 +3,13 @@ import { redactSecrets } from "../aios/secrets";
 import { joinScriptWithConfiguration } from "../join/scripts";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
-import type { NodeInventory } from "../machine/inventory";
-import { runRemoteScript, type SshTarget } from "../machine/ssh";
+import { runRemoteScript } from "../machine/ssh";
 import { resetMachine } from "../offboard/offboard";
-import { discardJoinCommand, register } from "../registration/register";
+import { discardJoinCommand, register, type RegistrationInput } from "../registration/register";
 import { findDrift } from "./drift";
 
-/** What a repair needs: the machine, its cluster and AIOS, as the verification's inputs hold them. */
-export interface RepairInput {
-    kubeconfig: string;
-    protocol: "gateway" | "parser";
-    clusterId: string;
-    registryUrl: string;
-    gatewayUrl?: string;
-    parserUrl?: string;
-    mode: "local_network" | "public";
-    customIp?: string;
-    httpTimeoutSeconds: number;
-    joinSeconds: number;
-    node: NodeInventory;
-    ssh: SshTarget;
-}
+/** What a repair needs: what a registration is sent (the verification's inputs hold it), the join's timeout and the cluster's kubeconfig. */
+export type RepairInput = Omit<RegistrationInput, "forceRemove"> & { kubeconfig: string; joinSeconds: number };
 
 /**
  * Puts right what a refresh found wrong with an onboarded machine, looking again first (the refresh

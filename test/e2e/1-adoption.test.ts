@@ -19,12 +19,6 @@ async function registrations(): Promise<Record<string, number>> {
     return Object.fromEntries(Object.entries(c).filter(([k]) => /join-node|addNode|add_node/i.test(k)));
 }
 
-async function registryEntries(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const n of await aios.registryNodes()) out[n.id] = (out[n.id] ?? 0) + 1;
-    return out;
-}
-
 describe("11. adoption of machines already onboarded (a stack whose state was lost)", function () {
     this.timeout(10 * MIN);
 
@@ -41,7 +35,7 @@ describe("11. adoption of machines already onboarded (a stack whose state was lo
 
         const before = {
             registrations: await registrations(),
-            entries: await registryEntries(),
+            entries: await aios.registryEntryCounts(),
             tokens: (await bootstrapTokens()).map((t) => t.name).sort(),
             joinedAt: await Promise.all(MACHINES.map(async (m) => (await machineJoinState(m)).marker?.joinedAt)),
         };
@@ -56,7 +50,7 @@ describe("11. adoption of machines already onboarded (a stack whose state was lo
         ok(again.ok, `up of the new stack failed:\n${excerpt(again.text)}`);
         for (const id of NODES) await assertOnboarded(id);
         assert.deepEqual(await registrations(), before.registrations, "AIOS was asked to register a node again (or to mint a join token)");
-        assert.deepEqual(await registryEntries(), before.entries, "the registry holds a duplicate entry");
+        assert.deepEqual(await aios.registryEntryCounts(), before.entries, "the registry holds a duplicate entry");
         assert.deepEqual((await bootstrapTokens()).map((t) => t.name).sort(), before.tokens, "a join token was minted");
         assert.deepEqual(await Promise.all(MACHINES.map(async (m) => (await machineJoinState(m)).marker?.joinedAt)), before.joinedAt, "a machine joined again");
         const verified = (again.outputs.onboarded as { nodeName?: string }[] | undefined)?.map((n) => n.nodeName).sort();
@@ -99,7 +93,7 @@ describe("11. adoption of machines already onboarded (a stack whose state was lo
         await assertOnboarded("worker-4");
         assert.equal(await machineFile("m4", KUBELET_CONF), kubeletConf, "the machine was joined again");
         assert.equal(await machineFile("m4", "/var/lib/aios-onboarding/join.log"), undefined, "kubeadm join ran on the adopted machine");
-        assert.deepEqual(await registryEntries(), { "worker-4": 1 });
+        assert.deepEqual(await aios.registryEntryCounts(), { "worker-4": 1 });
         const clean = await stack.preview({ expectNoChanges: true });
         ok(clean.ok, `preview after the adoption wants changes:\n${excerpt(clean.text)}`);
 

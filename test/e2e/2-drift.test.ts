@@ -12,12 +12,6 @@ const NODES = ["worker-1", "worker-2", "worker-3"];
 const LABELS = { "example.com/rack": "r7" };
 const TAINTS = [{ key: "example.com/gpu", value: "a100", effect: "NoSchedule" }];
 
-async function registryEntries(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const n of await aios.registryNodes()) out[n.id] = (out[n.id] ?? 0) + 1;
-    return out;
-}
-
 /** Drops a node's entry from the registry document, as a lost AIOS write (or an operator) would. */
 async function dropRegistryEntry(nodeId: string): Promise<void> {
     const kept = (await aios.registryNodes()).filter((n) => n.id !== nodeId);
@@ -78,7 +72,7 @@ describe("12. drift: refresh finds what happened to each machine, up repairs it"
         const up = await stack.up({ refresh: true });
         ok(up.ok, `up --refresh failed:\n${excerpt(up.text)}`);
         for (const id of NODES) await assertOnboarded(id);
-        assert.deepEqual(await registryEntries(), { "worker-1": 1, "worker-2": 1, "worker-3": 1 }, "the registry does not hold exactly one entry per node");
+        assert.deepEqual(await aios.registryEntryCounts(), { "worker-1": 1, "worker-2": 1, "worker-3": 1 }, "the registry does not hold exactly one entry per node");
         await assertDeclaredOnNode("worker-2");
         const clean = await stack.preview({ refresh: true, expectNoChanges: true });
         ok(clean.ok, `preview --refresh after the repair wants changes:\n${excerpt(clean.text)}`);
@@ -102,7 +96,7 @@ describe("12. drift: refresh finds what happened to each machine, up repairs it"
         ok(after.kubeletConf && after.marker && after.marker.joinedAt !== before, `m2 was not joined again: ${JSON.stringify(after)}`);
         await assertOnboarded("worker-2");
         await assertDeclaredOnNode("worker-2");
-        assert.deepEqual(await registryEntries(), { "worker-1": 1, "worker-2": 1, "worker-3": 1 });
+        assert.deepEqual(await aios.registryEntryCounts(), { "worker-1": 1, "worker-2": 1, "worker-3": 1 });
         const clean = await stack.refresh({ expectNoChanges: true });
         ok(clean.ok, `refresh after the repair wants changes:\n${excerpt(clean.text)}`);
     });

@@ -11,12 +11,6 @@ const MIN = 60_000;
 const MACHINES = ["m1", "m2", "m3"];
 const NODES = ["worker-1", "worker-2", "worker-3"];
 
-async function registryEntries(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const n of await aios.registryNodes()) out[n.id] = (out[n.id] ?? 0) + 1;
-    return out;
-}
-
 describe("12. an up whose engine was killed mid-join is recovered with cancel, refresh --clear-pending-creates and up", function () {
     this.timeout(15 * MIN);
 
@@ -55,7 +49,7 @@ describe("12. an up whose engine was killed mid-join is recovered with cancel, r
 
         for (const id of NODES) await assertOnboarded(id);
         for (const m of MACHINES) ok((await machineJoinState(m)).marker, `${m} has no join marker`);
-        assert.deepEqual(await registryEntries(), { "worker-1": 1, "worker-2": 1, "worker-3": 1 }, "the registry does not hold exactly one entry per node");
+        assert.deepEqual(await aios.registryEntryCounts(), { "worker-1": 1, "worker-2": 1, "worker-3": 1 }, "the registry does not hold exactly one entry per node");
         const clean = await stack.preview({ expectNoChanges: true });
         ok(clean.ok, `preview after the recovery wants changes:\n${excerpt(clean.text)}`);
         const again = await stack.refresh({ expectNoChanges: true });

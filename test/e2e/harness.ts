@@ -360,6 +360,12 @@ export const aios = {
     async registryNodes(id = world().aios.clusterId): Promise<RegistryNode[]> {
         return (await aios.cluster(id)).nodes?.nodeData ?? [];
     },
+    /** How many registry entries each node id has (AIOS does not de-duplicate them). */
+    async registryEntryCounts(id = world().aios.clusterId): Promise<Record<string, number>> {
+        const out: Record<string, number> = {};
+        for (const n of await aios.registryNodes(id)) out[n.id] = (out[n.id] ?? 0) + 1;
+        return out;
+    },
     async counter(key: string): Promise<number> {
         return (await aios.state()).counters[key] ?? 0;
     },
