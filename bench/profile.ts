@@ -82,11 +82,15 @@ const waitersSchema = z.object({ waiters: z.array(z.object({ nodeId: z.string(),
 /** Per machine: when the engine reported its verify done, and when its verification re-added a lost registry entry. */
 class Timeline {
     readonly verifiedAt = new Map<string, number>();
+    readonly joinedAt = new Map<string, number>();
+    readonly verifyStartedAt = new Map<string, number>();
     readonly reAddedAt = new Map<string, number[]>();
 
     onEvent = (e: EngineEvent): void => {
-        const out = /::([^:]+)-verify$/.exec(e.resOutputsEvent?.metadata.urn ?? "");
-        if (out) this.verifiedAt.set(out[1], Date.now());
+        const out = /::([^:]+)-(verify|join)$/.exec(e.resOutputsEvent?.metadata.urn ?? "");
+        if (out) (out[2] === "verify" ? this.verifiedAt : this.joinedAt).set(out[1], Date.now());
+        const pre = /::([^:]+)-verify$/.exec(e.resourcePreEvent?.metadata.urn ?? "");
+        if (pre) this.verifyStartedAt.set(pre[1], Date.now());
         const diag = e.diagnosticEvent;
         const lost = diag && /::([^:]+)-verify$/.exec(diag.urn ?? "");
         if (lost && /registry.*adding it/.test(diag.message)) this.reAddedAt.set(lost[1], [...(this.reAddedAt.get(lost[1]) ?? []), Date.now()]);
@@ -98,17 +102,28 @@ class Timeline {
         const direct: number[] = [];
         const reAdded: number[] = [];
         const untilReAdd: number[] = [];
+        const joinAfterLabel: number[] = [];
+        const verifyStartAfterJoin: number[] = [];
+        const doneAfterLabelAndStart: number[] = [];
         for (const w of waiters) {
             const done = this.verifiedAt.get(w.nodeId);
             if (!done || !w.labelledAt) continue;
             const labelled = Date.parse(w.labelledAt);
+            const joined = this.joinedAt.get(w.nodeId);
+            const started = this.verifyStartedAt.get(w.nodeId);
+            if (joined !== undefined) joinAfterLabel.push(joined - labelled);
+            if (joined !== undefined && started !== undefined) verifyStartAfterJoin.push(started - joined);
+            if (started !== undefined) doneAfterLabelAndStart.push(done - Math.max(labelled, started));
             const adds = this.reAddedAt.get(w.nodeId);
             (adds ? reAdded : direct).push(done - labelled);
             if (adds) untilReAdd.push(adds[0] - labelled);
         }
         return (
             `label latency (s, median / p90 / max): entry kept by AIOS ${direct.length} machines ${q(direct, 0.5)} / ${q(direct, 0.9)} / ${q(direct, 1)}; ` +
-            `entry lost and re-added ${reAdded.length} machines ${q(reAdded, 0.5)} / ${q(reAdded, 0.9)} / ${q(reAdded, 1)} (label to re-add ${q(untilReAdd, 0.5)} median)\n`
+            `entry lost and re-added ${reAdded.length} machines ${q(reAdded, 0.5)} / ${q(reAdded, 0.9)} / ${q(reAdded, 1)} (label to re-add ${q(untilReAdd, 0.5)} median)\n` +
+            `  join reported done, after the label (negative: before it): ${q(joinAfterLabel, 0.5)} / ${q(joinAfterLabel, 0.9)} / ${q(joinAfterLabel, 1)}\n` +
+            `  verify step started, after the join was reported done: ${q(verifyStartAfterJoin, 0.5)} / ${q(verifyStartAfterJoin, 0.9)} / ${q(verifyStartAfterJoin, 1)}\n` +
+            `  verify reported done, after both the label and its start: ${q(doneAfterLabelAndStart, 0.5)} / ${q(doneAfterLabelAndStart, 0.9)} / ${q(doneAfterLabelAndStart, 1)}\n`
         );
     }
 }

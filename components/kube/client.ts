@@ -1,5 +1,6 @@
 import https from "node:https";
 import http from "node:http";
+import { z } from "zod";
 import type { KubeTarget } from "./kubeconfig";
 
 /** The few Node fields onboarding reads. */
@@ -27,6 +28,38 @@ export interface KubePod {
         annotations?: Record<string, string>;
     };
     status?: { phase?: string };
+}
+
+const managedFieldsEntry = z.object({
+    manager: z.string().optional(),
+    operation: z.string().optional(),
+    time: z.string().optional(),
+    fieldsV1: z.unknown().optional(),
+});
+
+/** A Node's metadata as `PartialObjectMetadataList` returns it: no spec or status, but `managedFields`. */
+const nodeMetadataList = z.object({
+    items: z
+        .array(
+            z.object({
+                metadata: z.object({
+                    name: z.string(),
+                    labels: z.record(z.string(), z.string()).optional(),
+                    managedFields: z.array(managedFieldsEntry).optional(),
+                }),
+            }),
+        )
+        .nullish()
+        .transform((items) => items ?? []),
+});
+export type NodeMetadata = z.infer<typeof nodeMetadataList>["items"][number]["metadata"];
+
+/** One list of Node metadata, with when it was sent and answered (ms, this process's clock) and the API server's `Date` header. */
+export interface NodeMetadataRead {
+    nodes: NodeMetadata[];
+    sentAt: number;
+    receivedAt: number;
+    serverDate?: number;
 }
 
 export class KubeApiError extends Error {
@@ -79,9 +112,10 @@ export class KubeClient {
     }
 
     /** One request; resolves with status and parsed body (undefined for empty bodies). */
-    request<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: T }> {
+    request<T>(method: string, path: string, body?: unknown, contentType = "application/json", accept?: string): Promise<{ status: number; body: T; headers: http.IncomingHttpHeaders }> {
         const payload = body === undefined ? undefined : JSON.stringify(body);
         const headers: Record<string, string> = payload ? { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(payload)) } : {};
+        if (accept) headers.Accept = accept;
         return new Promise((resolve, reject) => {
             const req = this.transport().request(this.options(method, path, headers), (res) => {
                 let data = "";
@@ -94,7 +128,7 @@ export class KubeClient {
                     } catch {
                         parsed = data;
                     }
-                    resolve({ status: res.statusCode ?? 0, body: parsed as T });
+                    resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
                 });
             });
             req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`no answer within ${this.timeoutMs / 1000}s`)));
@@ -129,6 +163,33 @@ export class KubeClient {
 
     async listNodes(): Promise<KubeNode[]> {
         return (await this.ok<{ items?: KubeNode[] }>("GET", "/api/v1/nodes")).items ?? [];
+    }
+
+    /**
+     * The metadata (with `managedFields`) of the Nodes matching `labelSelector`: a fraction of the bytes
+     * of full Node objects, for a list read several times a second. With when it was sent and answered
+     * (this process's clock) and the API server's `Date`, so its field-manager times can be related to
+     * this clock without assuming both agree.
+     */
+    async listNodeMetadata(labelSelector: string): Promise<NodeMetadataRead> {
+        const operation = `GET nodes metadata (labelSelector ${labelSelector})`;
+        const sentAt = Date.now();
+        const res = await this.request<unknown>(
+            "GET",
+            `/api/v1/nodes?labelSelector=${encodeURIComponent(labelSelector)}`,
+            undefined,
+            undefined,
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+        );
+        const receivedAt = Date.now();
+        if (res.status !== 200) {
+            const message = z.object({ message: z.string() }).safeParse(res.body);
+            throw new KubeApiError(this.target.server, operation, res.status, message.success ? message.data.message : `HTTP ${res.status}`);
+        }
+        const list = nodeMetadataList.safeParse(res.body);
+        if (!list.success) throw new KubeApiError(this.target.server, operation, res.status, `unexpected answer: ${z.prettifyError(list.error)}`);
+        const serverDate = Date.parse(res.headers.date ?? "");
+        return { nodes: list.data.items.map((i) => i.metadata), sentAt, receivedAt, serverDate: Number.isFinite(serverDate) ? serverDate : undefined };
     }
 
     async patchNode(name: string, patch: unknown): Promise<KubeNode> {

@@ -1,9 +1,10 @@
 import { GatewayClient } from "../aios/gateway";
 import { discardJoinCommand } from "../registration/register";
 import { RegistryClient } from "../aios/registry";
-import { KubeClient, KubeNode, nodeReady } from "../kube/client";
+import { KubeClient, KubeNode, NodeMetadataRead, nodeReady } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import type { NodeInventory } from "../machine/inventory";
+import { LabelWindow, nextLabelWindows } from "./labelWindows";
 
 /**
  * Verification, run by the `${name}-verify` resource's create and update: waits until the Node exists, is Ready
@@ -135,33 +136,48 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
 
 /** How long `ensureRegistryEntry` waits and polls; the defaults suit AIOS, tests shorten them. */
 export interface RegistryEntryTiming {
-    /** How long AIOS's own append may take after the label before we add the entry: 10 s. */
-    graceMs: number;
+    /**
+     * How soon after labelling a node the AIOS waiter has appended it to the registry: 3 s. It reads
+     * the cluster and writes the node list back right after its label patch (contract §4.3), two
+     * requests. Until then that write may still come (and drop entries written since its read); after
+     * it, AIOS adds nothing more for the node.
+     */
+    appendMs: number;
     /** Between two reads of the cluster document: 200 ms. */
     pollMs: number;
-    /** How long the entry must stay listed, with no node labelled before it still missing: 300 ms. */
+    /** How long the entry must stay listed once nothing can write it away any more: 300 ms. */
     settleMs: number;
 }
 
-const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { graceMs: 10_000, pollMs: 200, settleMs: 300 };
+const REGISTRY_ENTRY_TIMING: RegistryEntryTiming = { appendMs: 3_000, pollMs: 200, settleMs: 300 };
+
+/** The label AIOS's waiter sets; its Nodes are the ones whose registry writes can race. */
+const NODE_ID_LABEL = "nodeID";
+
+/** One list of the Nodes labelled `nodeID`, as `ensureRegistryEntry` reads it; in production the cluster's API server. */
+export type LabelledNodesReader = () => Promise<NodeMetadataRead>;
 
 /**
- * What this process knows of each cluster's registry while verifications wait on it: the nodes it saw
- * labelled whose entry is not yet settled (with when), and the latest read of the node ids. The provider
- * is one process for the whole stack, so it sees every waiter it started. A read younger than a poll (or
+ * What this process knows of one cluster's registry while verifications wait on it. The provider is one
+ * process for the whole stack, so its verifications share it: a registry read younger than a poll (or
  * still in flight) is shared, so 100 machines verified at once cost one read per poll, not 100 reads of
- * a 100-entry document.
+ * a 100-entry document; the label windows of every labelled Node come from one list at a time; and this
+ * process's own registry writes go one at a time, so they never write each other away.
  */
 interface ClusterWatch {
-    labelledAt: Map<string, number>;
-    /** How many entries each node id has. */
+    waiting: number;
+    /** How many entries each node id has, and when that read was sent. */
     read?: { at: number; ids: Promise<Map<string, number>> };
+    labels: { windows: Map<string, LabelWindow>; read?: { sentAt: number; done: Promise<void>; settled: boolean } };
+    writes: Promise<unknown>;
+    writing: number;
+    lastWriteEnd: number;
 }
 
 const watches = new Map<string, ClusterWatch>();
 
-function nodeIds(watch: ClusterWatch, registry: RegistryClient, clusterId: string, maxAgeMs: number): Promise<Map<string, number>> {
-    if (watch.read && Date.now() - watch.read.at < maxAgeMs) return watch.read.ids;
+function registryRead(watch: ClusterWatch, registry: RegistryClient, clusterId: string, maxAgeMs: number): { at: number; ids: Promise<Map<string, number>> } {
+    if (watch.read && Date.now() - watch.read.at < maxAgeMs) return watch.read;
     const ids = registry.getCluster(clusterId).then((c) => {
         const counts = new Map<string, number>();
         for (const e of c.nodes?.nodeData ?? []) if (e.id !== undefined) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
@@ -173,74 +189,128 @@ function nodeIds(watch: ClusterWatch, registry: RegistryClient, clusterId: strin
     ids.catch(() => {
         if (watch.read === read) watch.read = undefined;
     });
-    return ids;
+    return read;
+}
+
+/** The label windows from a list sent at `since` or later (one list at a time, shared). */
+async function labelWindowsSince(watch: ClusterWatch, readLabelled: LabelledNodesReader, since: number): Promise<Map<string, LabelWindow>> {
+    for (;;) {
+        const current = watch.labels.read;
+        if (current && current.sentAt >= since) {
+            await current.done;
+            return watch.labels.windows;
+        }
+        if (current && !current.settled) {
+            await current.done.catch(() => undefined);
+            continue;
+        }
+        const previousSentAt = current?.sentAt;
+        const next = { sentAt: Date.now(), settled: false, done: Promise.resolve() };
+        next.done = readLabelled()
+            .then((read) => {
+                watch.labels.windows = nextLabelWindows(watch.labels.windows, previousSentAt, read, NODE_ID_LABEL);
+            })
+            .finally(() => {
+                next.settled = true;
+                // A failed list is not kept: the next caller lists again.
+            })
+            .catch((e: unknown) => {
+                if (watch.labels.read === next) watch.labels.read = current;
+                throw e;
+            });
+        watch.labels.read = next;
+    }
+}
+
+/** One of this process's registry writes, after the ones before it. */
+function ownWrite<T>(watch: ClusterWatch, write: () => Promise<T>): Promise<T> {
+    watch.writing++;
+    const run = watch.writes.then(write, write);
+    watch.writes = run.catch(() => undefined);
+    return run.finally(() => {
+        watch.writing--;
+        watch.lastWriteEnd = Date.now();
+        watch.read = undefined; // the next read must see this write
+    });
 }
 
 /**
  * The AIOS waiter appends a labelled node to the registry by reading the cluster and writing the
  * whole node list back, so a waiter that read before our node's entry landed writes it away again
  * (the e2e suite saw it, even after the entry had been listed). A node missing from the registry is
- * invisible to AIOS. So after the label this waits for the entry, and counts it settled only once one
- * read lists it together with every other node this process saw labelled before our entry was first
- * listed (their waiters may have read the list without it; once their entries are listed they have
- * written), and it stays so for `settleMs`. Nodes labelled later read a list that holds ours. An entry
- * that stays missing, or disappears again, is added the same way; other writers race as well, so each
- * add is checked like AIOS's own. An entry listed twice (a waiter of an earlier, interrupted run
- * appended one too) is written back once.
+ * invisible to AIOS. So after the label this waits for the entry, and counts it settled once a read
+ * lists it that was sent after every write that could drop it: the waiters of the Nodes labelled
+ * before our entry was first listed (whichever stack or process they belong to) have written within
+ * `appendMs` of their label, or are listed (they wrote), and this process has no write of its own in
+ * flight; it must then stay listed for `settleMs`. Nodes labelled later read a list that holds ours.
+ * An entry still missing `appendMs` after its label, or written away after it was listed, is added the
+ * same way; other writers race as well, so each add is checked like AIOS's own. An entry listed twice
+ * (a waiter of an earlier, interrupted run appended one too) is written back once.
  */
-export async function ensureRegistryEntry(input: VerifyInput, log: (msg: string) => void, timing: Partial<RegistryEntryTiming> = {}): Promise<void> {
-    const { graceMs, pollMs, settleMs } = { ...REGISTRY_ENTRY_TIMING, ...timing };
+export async function ensureRegistryEntry(
+    input: VerifyInput,
+    log: (msg: string) => void,
+    timing: Partial<RegistryEntryTiming> = {},
+    readLabelled: LabelledNodesReader = () => new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000).listNodeMetadata(NODE_ID_LABEL),
+): Promise<void> {
+    const { appendMs, pollMs, settleMs } = { ...REGISTRY_ENTRY_TIMING, ...timing };
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });
     const key = `${input.registryUrl} ${input.clusterId}`;
-    const watch = watches.get(key) ?? { labelledAt: new Map<string, number>() };
+    const watch: ClusterWatch = watches.get(key) ?? { waiting: 0, labels: { windows: new Map() }, writes: Promise.resolve(), writing: 0, lastWriteEnd: 0 };
     watches.set(key, watch);
-    watch.labelledAt.set(input.nodeId, Date.now());
+    watch.waiting++;
+    const me = input.nodeId;
+    const started = Date.now();
     try {
-        let addAfter = Date.now() + graceMs;
         let listedSince: number | undefined;
         let settledSince: number | undefined;
+        let writtenAway = false;
         let added = 0;
         let deduplicated = 0;
         for (;;) {
-            const ids = await nodeIds(watch, registry, input.clusterId, pollMs);
+            const read = registryRead(watch, registry, input.clusterId, pollMs);
+            const ids = await read.ids;
             const now = Date.now();
-            const entries = ids.get(input.nodeId) ?? 0;
+            const entries = ids.get(me) ?? 0;
             if (entries > 1 && deduplicated < 3) {
-                log(`the AIOS registry holds ${entries} entries for node ${input.nodeId} (a waiter of an earlier, interrupted run added one too): keeping one`);
-                await registry.removeNodeEntry(input.clusterId, input.nodeId);
-                await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
-                watch.read = undefined;
+                log(`the AIOS registry holds ${entries} entries for node ${me} (a waiter of an earlier, interrupted run added one too): keeping one`);
+                await ownWrite(watch, async () => {
+                    await registry.removeNodeEntry(input.clusterId, me);
+                    await registry.addNodeEntry(input.clusterId, { ...input.node, id: me });
+                });
                 listedSince = settledSince = undefined;
                 deduplicated++;
             } else if (entries > 0) {
                 const firstListed = (listedSince ??= now);
-                const earlierMissing = [...watch.labelledAt].some(([id, at]) => id !== input.nodeId && at <= firstListed && !ids.has(id));
-                settledSince = earlierMissing ? undefined : (settledSince ?? now);
+                const windows = await labelWindowsSince(watch, readLabelled, firstListed);
+                const ownWritesDone = watch.writing === 0 && read.at > watch.lastWriteEnd;
+                const pendingWriters = [...windows].some(
+                    ([id, w]) => id !== me && !ids.has(id) && (w.from === undefined || w.from <= firstListed) && read.at < w.until + appendMs,
+                );
+                settledSince = ownWritesDone && !pendingWriters ? (settledSince ?? read.at) : undefined;
                 if (settledSince !== undefined && now - settledSince >= settleMs) return;
             } else {
-                if (listedSince !== undefined || added > 0) addAfter = now; // written away by another writer: AIOS will not add it back
+                // Written away by another writer after it was listed, or after we added it: AIOS will not add it back.
+                if (listedSince !== undefined || added > 0) writtenAway = true;
                 listedSince = settledSince = undefined;
-                if (now >= addAfter) {
+                const mine = (await labelWindowsSince(watch, readLabelled, started)).get(me);
+                if (writtenAway || Date.now() >= (mine?.until ?? started) + appendMs) {
                     if (added === 3) {
                         throw new Error(
-                            `node ${input.nodeId} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
+                            `node ${me} is Ready and labelled, but the AIOS registry kept losing its nodes.nodeData entry of cluster ${input.clusterId} ` +
                                 "(other writers replaced the node list each time it was added); run `pulumi up` again",
                         );
                     }
-                    log(
-                        `the AIOS registry has no entry for node ${input.nodeId} after it was labelled ` +
-                            "(AIOS loses one when two nodes are labelled at once): adding it",
-                    );
-                    await registry.addNodeEntry(input.clusterId, { ...input.node, id: input.nodeId });
-                    watch.read = undefined; // the next read must see this write
+                    log(`the AIOS registry has no entry for node ${me} after it was labelled (AIOS loses one when two nodes are labelled at once): adding it`);
+                    await ownWrite(watch, () => registry.addNodeEntry(input.clusterId, { ...input.node, id: me }));
+                    writtenAway = false;
                     added++;
                 }
             }
             await new Promise((r) => setTimeout(r, pollMs));
         }
     } finally {
-        watch.labelledAt.delete(input.nodeId);
-        if (watch.labelledAt.size === 0) watches.delete(key);
+        if (--watch.waiting === 0) watches.delete(key);
     }
 }
 

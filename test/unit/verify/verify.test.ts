@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { KubeNode } from "../../../components/kube/client";
 import type { NodeEntry } from "../../../components/aios";
-import { AIOS_WAITER_WINDOW_SECONDS, ensureRegistryEntry, rearmAt, VerifyInput, WAITER_GONE_AFTER_READY_SECONDS } from "../../../components/verify/verify";
+import { AIOS_WAITER_WINDOW_SECONDS, ensureRegistryEntry, LabelledNodesReader, rearmAt, VerifyInput, WAITER_GONE_AFTER_READY_SECONDS } from "../../../components/verify/verify";
 import { Doc, fakeRegistry } from "../aios/helpers/fakeRegistry";
 import { loadVectors } from "../aios/helpers/vectors";
 
@@ -47,13 +47,20 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         ({ nodeId, clusterId: "cluster-west-vision-001", registryUrl: url, httpTimeoutSeconds: 2, node: { id: nodeId, memory: 1024 } }) as unknown as VerifyInput;
     const nodeData = (doc: Doc): NodeEntry[] => (doc.nodes as { nodeData: NodeEntry[] }).nodeData;
     const entryIds = (doc: Doc): string[] => ((doc.nodes as { nodeData: NodeEntry[] }).nodeData ?? []).map((e) => String(e.id));
+    /** The Nodes labelled `nodeID` as the API server would list them (no field-manager times): `labelled()` names them at the time of each list. */
+    const cluster = (labelled: () => string[]): LabelledNodesReader => async () => {
+        const sentAt = Date.now();
+        const nodes = labelled().map((name) => ({ name, labels: { nodeID: name } }));
+        return { nodes, sentAt, receivedAt: Date.now() };
+    };
+    const only = (...ids: string[]) => cluster(() => ids);
 
     it("waits for the entry AIOS appends after labelling, and writes nothing", async () => {
         const doc = clone(vectors[38].response?.body as Doc);
         const server = await fakeRegistry([doc]);
         const later = setTimeout(() => (doc.nodes as { nodeData: NodeEntry[] }).nodeData.push({ id: "gpu-node-7" } as NodeEntry), 120);
         try {
-            await ensureRegistryEntry(input(server.url), () => undefined, { graceMs: 2000, pollMs: 20, settleMs: 60 });
+            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 2000, pollMs: 20, settleMs: 60 }, only("gpu-node-7"));
             assert.ok(entryIds(doc).includes("gpu-node-7"));
             assert.ok(server.received.every((r) => r.method === "GET"), "nothing was written");
         } finally {
@@ -67,7 +74,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const logs: string[] = [];
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { graceMs: 100, pollMs: 20, settleMs: 60 });
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { appendMs: 100, pollMs: 20, settleMs: 60 }, only("gpu-node-7"));
             assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 1);
             assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
@@ -82,7 +89,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const logs: string[] = [];
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { graceMs: 2000, pollMs: 20, settleMs: 60 });
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { appendMs: 2000, pollMs: 20, settleMs: 60 }, only("gpu-node-7"));
             assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
             assert.match(logs.join("\n"), /holds 2 entries for node gpu-node-7 .*keeping one/);
         } finally {
@@ -93,7 +100,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
     it("fails with a clear message when the entry keeps being lost", async () => {
         const server = await fakeRegistry([clone(vectors[38].response?.body as Doc)], { dropPuts: true });
         try {
-            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, { graceMs: 50, pollMs: 10, settleMs: 30 }), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
+            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 50, pollMs: 10, settleMs: 30 }, only("gpu-node-7")), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 3);
         } finally {
             await server.close();
@@ -115,7 +122,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
             }, 40);
         });
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { graceMs: 5000, pollMs: 10, settleMs: 150 });
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { appendMs: 5000, pollMs: 10, settleMs: 150 }, only("gpu-node-7", "gpu-node-8"));
             await staleWritten;
             assert.deepEqual(entryIds(doc).filter((id) => id.startsWith("gpu-node-")), ["gpu-node-8", "gpu-node-7"]);
             assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
@@ -125,19 +132,18 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         }
     });
 
-    it("does not count its entry settled while another node labelled in this process still lacks one", async () => {
+    it("does not count its entry settled while a Node labelled before it was listed lacks one, whoever verifies that Node", async () => {
         const doc = clone(vectors[38].response?.body as Doc);
         const server = await fakeRegistry([doc]);
         nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
-        const timing = { graceMs: 5000, pollMs: 10, settleMs: 30 };
-        let firstDone = 0;
+        // gpu-node-8 was labelled first; its AIOS waiter writes 300 ms later, and nothing in this process verifies it.
         const other = setTimeout(() => nodeData(doc).push({ id: "gpu-node-8" } as NodeEntry), 300);
         try {
-            const first = ensureRegistryEntry(input(server.url), () => undefined, timing).then(() => (firstDone = Date.now()));
-            const second = ensureRegistryEntry(input(server.url, "gpu-node-8"), () => undefined, timing);
             const started = Date.now();
-            await Promise.all([first, second]);
-            assert.ok(firstDone - started >= 280, `gpu-node-7 settled after ${firstDone - started} ms, before gpu-node-8's entry was written`);
+            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 5000, pollMs: 10, settleMs: 30 }, only("gpu-node-8", "gpu-node-7"));
+            const waited = Date.now() - started;
+            assert.ok(waited >= 280, `gpu-node-7 settled after ${waited} ms, before gpu-node-8's waiter had written`);
+            assert.ok(waited < 2000, `gpu-node-7 waited ${waited} ms, long after gpu-node-8's entry was listed`);
             assert.ok(server.received.every((r) => r.method === "GET"), "nothing was written");
         } finally {
             clearTimeout(other);
@@ -145,16 +151,16 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         }
     });
 
-    it("shares one read of the cluster per poll among the machines verified at once", async () => {
+    it("is held no longer than AIOS's append time by an earlier Node whose entry AIOS lost", async () => {
         const doc = clone(vectors[38].response?.body as Doc);
-        const ids = ["gpu-node-1", "gpu-node-2", "gpu-node-3", "gpu-node-4", "gpu-node-5"];
-        nodeData(doc).push(...ids.map((id) => ({ id }) as NodeEntry));
         const server = await fakeRegistry([doc]);
+        nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
         try {
-            await Promise.all(ids.map((id) => ensureRegistryEntry(input(server.url, id), () => undefined, { graceMs: 5000, pollMs: 20, settleMs: 100 })));
-            const gets = server.received.filter((r) => r.method === "GET").length;
-            // About settleMs / pollMs + 1 reads in all; one loop per machine would make five times as many.
-            assert.ok(gets <= 12, `${gets} reads for ${ids.length} machines`);
+            const started = Date.now();
+            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 300, pollMs: 10, settleMs: 30 }, only("gpu-node-8", "gpu-node-7"));
+            const waited = Date.now() - started;
+            assert.ok(waited >= 300, `gpu-node-7 settled after ${waited} ms, while gpu-node-8's waiter could still write`);
+            assert.ok(waited < 1500, `gpu-node-7 waited ${waited} ms for an entry AIOS will not write any more`);
         } finally {
             await server.close();
         }
@@ -164,20 +170,49 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const doc = clone(vectors[38].response?.body as Doc);
         const server = await fakeRegistry([doc]);
         nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
-        const timing = { graceMs: 5000, pollMs: 10, settleMs: 30 };
-        let later: NodeJS.Timeout | undefined;
+        const labelled = ["gpu-node-7"];
+        // gpu-node-8 is labelled once gpu-node-7's entry is listed; its own entry never lands.
+        const later = setTimeout(() => labelled.push("gpu-node-8"), 50);
         try {
             const started = Date.now();
-            const first = ensureRegistryEntry(input(server.url), () => undefined, timing).then(() => Date.now() - started);
-            // gpu-node-8 is labelled once gpu-node-7's entry is listed; its own entry lands 400 ms later.
-            await new Promise((r) => setTimeout(r, 50));
-            const second = ensureRegistryEntry(input(server.url, "gpu-node-8"), () => undefined, timing);
-            later = setTimeout(() => nodeData(doc).push({ id: "gpu-node-8" } as NodeEntry), 400);
-            const firstMs = await first;
-            await second;
-            assert.ok(firstMs < 250, `gpu-node-7 waited ${firstMs} ms for a node labelled after its entry was listed`);
+            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 5000, pollMs: 10, settleMs: 150 }, cluster(() => labelled));
+            const waited = Date.now() - started;
+            assert.ok(waited < 1000, `gpu-node-7 waited ${waited} ms for a node labelled after its entry was listed`);
         } finally {
             clearTimeout(later);
+            await server.close();
+        }
+    });
+
+    it("shares one read of the cluster per poll among the machines verified at once", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        const ids = ["gpu-node-1", "gpu-node-2", "gpu-node-3", "gpu-node-4", "gpu-node-5"];
+        nodeData(doc).push(...ids.map((id) => ({ id }) as NodeEntry));
+        const server = await fakeRegistry([doc]);
+        let lists = 0;
+        const reader = only(...ids);
+        try {
+            await Promise.all(ids.map((id) => ensureRegistryEntry(input(server.url, id), () => undefined, { appendMs: 5000, pollMs: 20, settleMs: 100 }, () => (lists++, reader()))));
+            const gets = server.received.filter((r) => r.method === "GET").length;
+            // About settleMs / pollMs + 1 reads in all; one loop per machine would make five times as many.
+            assert.ok(gets <= 12, `${gets} reads for ${ids.length} machines`);
+            assert.ok(lists <= 3, `${lists} lists of the labelled Nodes for ${ids.length} machines`);
+        } finally {
+            await server.close();
+        }
+    });
+
+    it("writes one entry at a time, so two machines added at once do not write each other's away", async () => {
+        const doc = clone(vectors[38].response?.body as Doc);
+        // Slow reads: two read-modify-writes started together would both read the list without the other's entry.
+        const server = await fakeRegistry([doc], { getDelayMs: 40 });
+        const logs: string[] = [];
+        try {
+            const labelled = only("gpu-node-7", "gpu-node-8");
+            await Promise.all(["gpu-node-7", "gpu-node-8"].map((id) => ensureRegistryEntry(input(server.url, id), (m) => logs.push(m), { appendMs: 50, pollMs: 10, settleMs: 60 }, labelled)));
+            assert.deepEqual(entryIds(doc).filter((id) => id.startsWith("gpu-node-")).sort(), ["gpu-node-7", "gpu-node-8"]);
+            assert.equal(server.received.filter((r) => r.method === "PUT").length, 2, logs.join("\n"));
+        } finally {
             await server.close();
         }
     });

@@ -20,9 +20,10 @@ const inSchema = (p: string): boolean => SCHEMA_PATHS.has(p) || /^(config|cluste
  * A fake registry with the real routes' semantics (contract §2.1): GET/PUT by id with 404s,
  * `$set` of dotted schema paths, and POST /clusters/query reading `req.body.query`, where a
  * missing query means no filter. Only the `nodes.nodeData.id` filter is implemented. `dropPuts`
- * answers PUTs without applying them, as when another writer replaced the document right after.
+ * answers PUTs without applying them, as when another writer replaced the document right after;
+ * `getDelayMs` answers each GET of a cluster that much later, with the document as it was asked for.
  */
-export async function fakeRegistry(docs: Doc[], opts: { dropPuts?: boolean } = {}): Promise<TestServer> {
+export async function fakeRegistry(docs: Doc[], opts: { dropPuts?: boolean; getDelayMs?: number } = {}): Promise<TestServer> {
     const byId = (id: string): Doc | undefined => docs.find((d) => d.id === decodeURIComponent(id));
     return startServer((req: Received, res) => {
         const m = /^\/clusters\/([^/]+)$/.exec(req.path);
@@ -34,6 +35,11 @@ export async function fakeRegistry(docs: Doc[], opts: { dropPuts?: boolean } = {
         }
         const doc = m ? byId(m[1]) : undefined;
         if (!doc) return reply(res, 404, { error: "Cluster not found" });
+        if (req.method === "GET" && opts.getDelayMs) {
+            const asked = structuredClone(doc);
+            setTimeout(() => reply(res, 200, asked), opts.getDelayMs);
+            return;
+        }
         if (req.method === "PUT" && !opts.dropPuts) {
             for (const [k, v] of Object.entries((req.body as { $set: Record<string, unknown> }).$set)) if (inSchema(k)) setPath(doc, k, structuredClone(v));
         }
