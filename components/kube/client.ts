@@ -140,13 +140,18 @@ export class KubeClient {
         });
     }
 
-    private async ok<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-        const res = await this.request<T & { message?: string }>(method, path, body, contentType);
+    /** One request whose status must be 2xx, else a KubeApiError with the server's message. */
+    private async checked<T>(method: string, path: string, body?: unknown, contentType?: string, accept?: string): Promise<{ status: number; body: T; headers: http.IncomingHttpHeaders }> {
+        const res = await this.request<T & { message?: string }>(method, path, body, contentType, accept);
         if (res.status < 200 || res.status >= 300) {
             const msg = res.body && typeof res.body === "object" && "message" in res.body ? String(res.body.message) : `HTTP ${res.status}`;
             throw new KubeApiError(this.target.server, `${method} ${path}`, res.status, msg);
         }
-        return res.body;
+        return res;
+    }
+
+    private async ok<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+        return (await this.checked<T>(method, path, body, contentType)).body;
     }
 
     async version(): Promise<string> {
@@ -172,22 +177,12 @@ export class KubeClient {
      * this clock without assuming both agree.
      */
     async listNodeMetadata(labelSelector: string): Promise<NodeMetadataRead> {
-        const operation = `GET nodes metadata (labelSelector ${labelSelector})`;
         const sentAt = Date.now();
-        const res = await this.request<unknown>(
-            "GET",
-            `/api/v1/nodes?labelSelector=${encodeURIComponent(labelSelector)}`,
-            undefined,
-            undefined,
-            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
-        );
+        const path = `/api/v1/nodes?labelSelector=${encodeURIComponent(labelSelector)}`;
+        const res = await this.checked<unknown>("GET", path, undefined, undefined, "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json");
         const receivedAt = Date.now();
-        if (res.status !== 200) {
-            const message = z.object({ message: z.string() }).safeParse(res.body);
-            throw new KubeApiError(this.target.server, operation, res.status, message.success ? message.data.message : `HTTP ${res.status}`);
-        }
         const list = nodeMetadataList.safeParse(res.body);
-        if (!list.success) throw new KubeApiError(this.target.server, operation, res.status, `unexpected answer: ${z.prettifyError(list.error)}`);
+        if (!list.success) throw new KubeApiError(this.target.server, `GET ${path}`, res.status, `unexpected answer: ${z.prettifyError(list.error)}`);
         const serverDate = Date.parse(res.headers.date ?? "");
         return { nodes: list.data.items.map((i) => i.metadata), sentAt, receivedAt, serverDate: Number.isFinite(serverDate) ? serverDate : undefined };
     }

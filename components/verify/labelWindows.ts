@@ -12,12 +12,10 @@ export interface LabelWindow {
 /** The API server writes field-manager times and its `Date` header to the second, truncated. */
 const SECOND = 1000;
 
+const field = (o: unknown, key: string): unknown => (typeof o === "object" && o !== null ? (o as Record<string, unknown>)[key] : undefined);
+
 function setsLabel(fieldsV1: unknown, label: string): boolean {
-    if (typeof fieldsV1 !== "object" || fieldsV1 === null) return false;
-    const metadata = (fieldsV1 as Record<string, unknown>)["f:metadata"];
-    if (typeof metadata !== "object" || metadata === null) return false;
-    const labels = (metadata as Record<string, unknown>)["f:labels"];
-    return typeof labels === "object" && labels !== null && `f:${label}` in labels;
+    return field(field(field(fieldsV1, "f:metadata"), "f:labels"), `f:${label}`) !== undefined;
 }
 
 /**

@@ -130,7 +130,7 @@ export async function verifyNode(input: VerifyInput, log: (msg: string) => void 
                 "check the membership server and the node's kubelet, then run `pulumi up` again",
         );
     }
-    if (input.protocol === "gateway") await ensureRegistryEntry(input, log);
+    if (input.protocol === "gateway") await ensureRegistryEntry(input, log, () => kube.listNodeMetadata(NODE_ID_LABEL));
     return verifiedNode(input.nodeId, last);
 }
 
@@ -168,7 +168,8 @@ interface ClusterWatch {
     waiting: number;
     /** How many entries each node id has, and when that read was sent. */
     read?: { at: number; ids: Promise<Map<string, number>> };
-    labels: { windows: Map<string, LabelWindow>; read?: { sentAt: number; done: Promise<void>; settled: boolean } };
+    /** The label windows, when the list they come from was sent, and the list in flight. */
+    labels: { windows: Map<string, LabelWindow>; sentAt?: number; inFlight?: Promise<void> };
     writes: Promise<unknown>;
     writing: number;
     lastWriteEnd: number;
@@ -194,32 +195,20 @@ function registryRead(watch: ClusterWatch, registry: RegistryClient, clusterId: 
 
 /** The label windows from a list sent at `since` or later (one list at a time, shared). */
 async function labelWindowsSince(watch: ClusterWatch, readLabelled: LabelledNodesReader, since: number): Promise<Map<string, LabelWindow>> {
-    for (;;) {
-        const current = watch.labels.read;
-        if (current && current.sentAt >= since) {
-            await current.done;
-            return watch.labels.windows;
+    const labels = watch.labels;
+    while (labels.sentAt === undefined || labels.sentAt < since) {
+        if (!labels.inFlight) {
+            const sentAt = Date.now();
+            labels.inFlight = readLabelled()
+                .then((read) => {
+                    labels.windows = nextLabelWindows(labels.windows, labels.sentAt, read, NODE_ID_LABEL);
+                    labels.sentAt = sentAt;
+                })
+                .finally(() => (labels.inFlight = undefined));
         }
-        if (current && !current.settled) {
-            await current.done.catch(() => undefined);
-            continue;
-        }
-        const previousSentAt = current?.sentAt;
-        const next = { sentAt: Date.now(), settled: false, done: Promise.resolve() };
-        next.done = readLabelled()
-            .then((read) => {
-                watch.labels.windows = nextLabelWindows(watch.labels.windows, previousSentAt, read, NODE_ID_LABEL);
-            })
-            .finally(() => {
-                next.settled = true;
-                // A failed list is not kept: the next caller lists again.
-            })
-            .catch((e: unknown) => {
-                if (watch.labels.read === next) watch.labels.read = current;
-                throw e;
-            });
-        watch.labels.read = next;
+        await labels.inFlight;
     }
+    return labels.windows;
 }
 
 /** One of this process's registry writes, after the ones before it. */
@@ -250,8 +239,8 @@ function ownWrite<T>(watch: ClusterWatch, write: () => Promise<T>): Promise<T> {
 export async function ensureRegistryEntry(
     input: VerifyInput,
     log: (msg: string) => void,
+    readLabelled: LabelledNodesReader,
     timing: Partial<RegistryEntryTiming> = {},
-    readLabelled: LabelledNodesReader = () => new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000).listNodeMetadata(NODE_ID_LABEL),
 ): Promise<void> {
     const { appendMs, pollMs, settleMs } = { ...REGISTRY_ENTRY_TIMING, ...timing };
     const registry = new RegistryClient(input.registryUrl, { timeoutMs: input.httpTimeoutSeconds * 1000 });

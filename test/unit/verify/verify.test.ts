@@ -60,7 +60,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const later = setTimeout(() => (doc.nodes as { nodeData: NodeEntry[] }).nodeData.push({ id: "gpu-node-7" } as NodeEntry), 120);
         try {
-            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 2000, pollMs: 20, settleMs: 60 }, only("gpu-node-7"));
+            await ensureRegistryEntry(input(server.url), () => undefined, only("gpu-node-7"), { appendMs: 2000, pollMs: 20, settleMs: 60 });
             assert.ok(entryIds(doc).includes("gpu-node-7"));
             assert.ok(server.received.every((r) => r.method === "GET"), "nothing was written");
         } finally {
@@ -74,7 +74,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const logs: string[] = [];
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { appendMs: 100, pollMs: 20, settleMs: 60 }, only("gpu-node-7"));
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), only("gpu-node-7"), { appendMs: 100, pollMs: 20, settleMs: 60 });
             assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 1);
             assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
@@ -89,7 +89,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const server = await fakeRegistry([doc]);
         const logs: string[] = [];
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { appendMs: 2000, pollMs: 20, settleMs: 60 }, only("gpu-node-7"));
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), only("gpu-node-7"), { appendMs: 2000, pollMs: 20, settleMs: 60 });
             assert.equal(entryIds(doc).filter((id) => id === "gpu-node-7").length, 1);
             assert.match(logs.join("\n"), /holds 2 entries for node gpu-node-7 .*keeping one/);
         } finally {
@@ -100,7 +100,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
     it("fails with a clear message when the entry keeps being lost", async () => {
         const server = await fakeRegistry([clone(vectors[38].response?.body as Doc)], { dropPuts: true });
         try {
-            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 50, pollMs: 10, settleMs: 30 }, only("gpu-node-7")), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
+            await assert.rejects(ensureRegistryEntry(input(server.url), () => undefined, only("gpu-node-7"), { appendMs: 50, pollMs: 10, settleMs: 30 }), /gpu-node-7 is Ready and labelled, but the AIOS registry kept losing its nodes\.nodeData entry/);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 3);
         } finally {
             await server.close();
@@ -122,7 +122,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
             }, 40);
         });
         try {
-            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), { appendMs: 5000, pollMs: 10, settleMs: 150 }, only("gpu-node-7", "gpu-node-8"));
+            await ensureRegistryEntry(input(server.url), (m) => logs.push(m), only("gpu-node-7", "gpu-node-8"), { appendMs: 5000, pollMs: 10, settleMs: 150 });
             await staleWritten;
             assert.deepEqual(entryIds(doc).filter((id) => id.startsWith("gpu-node-")), ["gpu-node-8", "gpu-node-7"]);
             assert.match(logs.join("\n"), /no entry for node gpu-node-7 .*adding it/);
@@ -140,7 +140,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const other = setTimeout(() => nodeData(doc).push({ id: "gpu-node-8" } as NodeEntry), 300);
         try {
             const started = Date.now();
-            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 5000, pollMs: 10, settleMs: 30 }, only("gpu-node-8", "gpu-node-7"));
+            await ensureRegistryEntry(input(server.url), () => undefined, only("gpu-node-8", "gpu-node-7"), { appendMs: 5000, pollMs: 10, settleMs: 30 });
             const waited = Date.now() - started;
             assert.ok(waited >= 280, `gpu-node-7 settled after ${waited} ms, before gpu-node-8's waiter had written`);
             assert.ok(waited < 2000, `gpu-node-7 waited ${waited} ms, long after gpu-node-8's entry was listed`);
@@ -157,7 +157,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         nodeData(doc).push({ id: "gpu-node-7" } as NodeEntry);
         try {
             const started = Date.now();
-            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 300, pollMs: 10, settleMs: 30 }, only("gpu-node-8", "gpu-node-7"));
+            await ensureRegistryEntry(input(server.url), () => undefined, only("gpu-node-8", "gpu-node-7"), { appendMs: 300, pollMs: 10, settleMs: 30 });
             const waited = Date.now() - started;
             assert.ok(waited >= 300, `gpu-node-7 settled after ${waited} ms, while gpu-node-8's waiter could still write`);
             assert.ok(waited < 1500, `gpu-node-7 waited ${waited} ms for an entry AIOS will not write any more`);
@@ -175,7 +175,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const later = setTimeout(() => labelled.push("gpu-node-8"), 50);
         try {
             const started = Date.now();
-            await ensureRegistryEntry(input(server.url), () => undefined, { appendMs: 5000, pollMs: 10, settleMs: 150 }, cluster(() => labelled));
+            await ensureRegistryEntry(input(server.url), () => undefined, cluster(() => labelled), { appendMs: 5000, pollMs: 10, settleMs: 150 });
             const waited = Date.now() - started;
             assert.ok(waited < 1000, `gpu-node-7 waited ${waited} ms for a node labelled after its entry was listed`);
         } finally {
@@ -192,7 +192,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         let lists = 0;
         const reader = only(...ids);
         try {
-            await Promise.all(ids.map((id) => ensureRegistryEntry(input(server.url, id), () => undefined, { appendMs: 5000, pollMs: 20, settleMs: 100 }, () => (lists++, reader()))));
+            await Promise.all(ids.map((id) => ensureRegistryEntry(input(server.url, id), () => undefined, () => (lists++, reader()), { appendMs: 5000, pollMs: 20, settleMs: 100 })));
             const gets = server.received.filter((r) => r.method === "GET").length;
             // About settleMs / pollMs + 1 reads in all; one loop per machine would make five times as many.
             assert.ok(gets <= 12, `${gets} reads for ${ids.length} machines`);
@@ -209,7 +209,7 @@ describe("after the label, verification makes sure AIOS kept the node's registry
         const logs: string[] = [];
         try {
             const labelled = only("gpu-node-7", "gpu-node-8");
-            await Promise.all(["gpu-node-7", "gpu-node-8"].map((id) => ensureRegistryEntry(input(server.url, id), (m) => logs.push(m), { appendMs: 50, pollMs: 10, settleMs: 60 }, labelled)));
+            await Promise.all(["gpu-node-7", "gpu-node-8"].map((id) => ensureRegistryEntry(input(server.url, id), (m) => logs.push(m), labelled, { appendMs: 50, pollMs: 10, settleMs: 60 })));
             assert.deepEqual(entryIds(doc).filter((id) => id.startsWith("gpu-node-")).sort(), ["gpu-node-7", "gpu-node-8"]);
             assert.equal(server.received.filter((r) => r.method === "PUT").length, 2, logs.join("\n"));
         } finally {
