@@ -4,7 +4,7 @@ import { redactSecrets } from "../components/aios/secrets";
 import { removeKubeconfigCopies } from "../components/kube/providerCopies";
 import { PRECHECKS_TYPE, prechecksHandler } from "../components/prechecks/prechecksResource";
 import type { OperationContext, ResourceHandler } from "../components/provider/handler";
-import { decodeProps } from "../components/provider/wire";
+import { decodeProps, reveal } from "../components/provider/wire";
 import { REGISTRATION_TYPE, registrationHandler } from "../components/registration/registrationResource";
 import { VERIFICATION_TYPE, verificationHandler } from "../components/verify/verificationResource";
 import type { EngineLog } from "./engine";
@@ -36,7 +36,10 @@ function handlerOf(urn: string): { handler: ResourceHandler; name: string } {
 }
 
 /** The provider's configuration: OnboardingProvider's inputs. */
-const providerConfig = z.object({ kubeconfig: z.string().min(1).optional() });
+const providerConfig = z.object({ kubeconfig: z.string().min(1).optional(), privateKey: z.string().min(1).optional() });
+
+/** The SSH target of checked inputs, when there is one (the registration's and the verification's `ssh`). */
+const checkedSsh = z.object({ ssh: z.object({ privateKey: z.unknown() }).loose() }).loose();
 
 /** Struct values cannot be undefined: such keys are left out. */
 function withoutUndefined<T>(value: T): T {
@@ -63,6 +66,7 @@ async function reported<T>(op: Promise<T>): Promise<T> {
  */
 export class AiosOnboardingProvider implements provider.Provider {
     private kubeconfig: string | undefined;
+    private privateKey: string | undefined;
 
     constructor(
         readonly version: string,
@@ -71,7 +75,7 @@ export class AiosOnboardingProvider implements provider.Provider {
 
     /** Takes the provider resource's inputs (see onConfigure). */
     configure(args: unknown): void {
-        this.kubeconfig = decodeProps("the aios-onboarding provider's configuration", providerConfig, args).kubeconfig;
+        ({ kubeconfig: this.kubeconfig, privateKey: this.privateKey } = decodeProps("the aios-onboarding provider's configuration", providerConfig, args));
         // The kubernetes provider of the same stack leaves plaintext copies of this kubeconfig behind.
         if (this.kubeconfig) removeKubeconfigCopies(this.kubeconfig);
     }
@@ -87,6 +91,16 @@ export class AiosOnboardingProvider implements provider.Provider {
                 removeKubeconfigCopies(this.kubeconfig);
                 return this.kubeconfig;
             },
+            ssh: (stored) => {
+                const privateKey = stored.privateKey ?? this.privateKey;
+                if (!privateKey) {
+                    throw new Error(
+                        `${name}: no SSH key for machine ${stored.host}: the resource holds none and the aios-onboarding provider has none; ` +
+                            "give OnboardingProvider the machines' sshPrivateKey (it is stored once, encrypted, in the provider's state)",
+                    );
+                }
+                return { ...stored, privateKey };
+            },
             info: (m) => write(m, false),
             warn: (m) => write(m, false, true),
             progress: (m) => write(m, true),
@@ -95,7 +109,20 @@ export class AiosOnboardingProvider implements provider.Provider {
 
     async check(urn: string, olds: unknown, news: unknown): Promise<provider.CheckResult> {
         const { handler, name } = handlerOf(urn);
-        return handler.check(name, olds, news);
+        const checked = await handler.check(name, olds, news);
+        return checked.inputs ? { ...checked, inputs: this.withoutProviderKey(checked.inputs) } : checked;
+    }
+
+    /**
+     * `inputs` without the SSH key when it is this provider's: the state then keeps it once, in the
+     * provider's, instead of in every registration and verification (inputs and outputs). A rotated stack
+     * key then changes no machine's resources, only the provider's configuration.
+     */
+    private withoutProviderKey(inputs: Record<string, unknown>): Record<string, unknown> {
+        const parsed = checkedSsh.safeParse(inputs);
+        if (!parsed.success || this.privateKey === undefined || reveal(parsed.data.ssh.privateKey) !== this.privateKey) return inputs;
+        const { privateKey: _shared, ...ssh } = parsed.data.ssh;
+        return { ...inputs, ssh };
     }
 
     async diff(_id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {

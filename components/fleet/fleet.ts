@@ -62,7 +62,7 @@ export function onboardCluster(stack: ClusterStack): Record<string, OnboardedNod
     const patchesNodes = config.machines.some((m) => Object.keys(m.labels ?? {}).length > 0 || (m.taints ?? []).length > 0);
     const kubernetes = patchesNodes ? kubernetesProvider("kubernetes", stack.kubeconfig, config.cluster.clusterId) : undefined;
     // One provider plugin process for every machine of the stack.
-    const onboarding = new OnboardingProvider(PROVIDER_PACKAGE, { kubeconfig: stack.kubeconfig });
+    const onboarding = new OnboardingProvider(PROVIDER_PACKAGE, { kubeconfig: stack.kubeconfig, privateKey: stack.sshPrivateKey });
     const nodes: Record<string, OnboardedNode> = {};
     for (const m of config.machines) {
         nodes[m.nodeId] = new OnboardedNode(m.nodeId, {

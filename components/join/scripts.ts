@@ -74,8 +74,7 @@ if [ "\${RC:-1}" != 0 ] || ! $SUDO test -e ${KUBELET_CONF}; then
 fi
 printf '${marker},"endpoint":"%s","joinedAt":"%s"}\\n' "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
 $SUDO rm -f "$STATE_DIR/failed-attempts"
-echo "joined cluster $CLUSTER_ID as node $NODE_ID"
-$SUDO grep -v '^aios-exit=' "$LOG" | tail -n 5
+echo "joined cluster $CLUSTER_ID as node $NODE_ID (kubeadm's output, tokens redacted: $LOG on the machine)"
 `;
 }
 

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Input } from "@pulumi/pulumi";
 import { z } from "zod";
 
 /**
@@ -28,6 +29,17 @@ export const sshTargetSchema = z.object({
     privateKey: z.string().min(1),
     connectTimeoutSeconds: z.number().positive(),
 }) satisfies z.ZodType<SshTarget>;
+
+/**
+ * An SshTarget as a resource of the provider plugin keeps it: without `privateKey` when the key is its
+ * provider's (OnboardingProvider `privateKey`, the stack's key), so a stack stores that key once instead
+ * of in every machine's registration and verification. An operation fills it in (OperationContext.ssh).
+ */
+export const storedSshTargetSchema = sshTargetSchema.extend({ privateKey: z.string().min(1).optional() });
+export type StoredSshTarget = z.infer<typeof storedSshTargetSchema>;
+
+/** An SshTarget as the program hands it to a resource: each field an input, so the key alone is secret. */
+export type SshTargetInputs = { [K in keyof SshTarget]: Input<SshTarget[K]> };
 
 export type SshFailureKind = "host-key-mismatch" | "auth-failed" | "unreachable" | "timeout" | "ssh-error" | "missing-client";
 

@@ -9,6 +9,7 @@ import { OnboardingProvider } from "../provider/provider";
 import { joinScript, REGISTRATION_FAILED } from "../join/scripts";
 import { declaredLabelsPatch, kubernetesProvider, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
+import type { SshTargetInputs } from "../machine/ssh";
 import { Registration } from "../registration/registration";
 import { Verification } from "../verify/verification";
 import type { OnboardedNodeArgs } from "./args";
@@ -99,14 +100,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
             kubeadmVersion: cluster.kubeadmVersion,
             forceRemove: machine.forceRemove,
         };
-        const sshTarget = (key: string) => ({
-            host: machine.host,
-            port: s.port,
-            user: s.user,
-            hostKey: machine.hostKey,
-            privateKey: key,
-            connectTimeoutSeconds: timeouts.sshConnectSeconds,
-        });
+        const target = { host: machine.host, port: s.port, user: s.user, hostKey: machine.hostKey, connectTimeoutSeconds: timeouts.sshConnectSeconds };
 
         // 1. Prechecks: read-only observation, at preview and at update alike. A machine the cluster already
         //    shows onboarded is not probed; its inventory is then the node document AIOS holds for it.
@@ -118,13 +112,13 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 registryUrl: cluster.registryUrl,
                 httpTimeoutSeconds: timeouts.httpSeconds,
                 kubeconfig: kc,
-                ssh: sshTarget(key),
+                ssh: { ...target, privateKey: key },
                 address: machine.address,
             }),
         );
         const results = pulumi.unsecret(observation.apply((obs) => evaluatePrechecks(checkSettings, obs)));
         // Resources of the aios-onboarding provider plugin go through an explicit provider (see OnboardingProvider).
-        const onboardingProvider = this.getProvider(PRECHECKS_TYPE) ?? new OnboardingProvider(`${name}-provider`, { kubeconfig }, { parent: this });
+        const onboardingProvider = this.getProvider(PRECHECKS_TYPE) ?? new OnboardingProvider(`${name}-provider`, { kubeconfig, privateKey }, { parent: this });
         const prechecks = new Prechecks(`${name}-prechecks`, { nodeId: machine.nodeId, checks: results }, { parent: this, provider: onboardingProvider });
         const passed = results.apply((rs) => {
             const message = failureMessage(machine.nodeId, machine.host, rs);
@@ -148,7 +142,9 @@ export class OnboardedNode extends pulumi.ComponentResource {
             customIp: cluster.customIp,
             httpTimeoutSeconds: timeouts.httpSeconds,
         } as const;
-        const ssh = privateKey.apply(sshTarget);
+        // The key as a field of its own: the rest of the target stays plain in the state, and the
+        // provider leaves the key out when it is its own (see OnboardingProvider).
+        const ssh: SshTargetInputs = { ...target, privateKey };
 
         // 2. Registration with AIOS (runs the add_node policies); its delete is the last
         //    offboarding step: `kubeadm reset -f` on the machine, then drop any registry entry

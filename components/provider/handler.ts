@@ -1,8 +1,9 @@
 import type * as provider from "@pulumi/pulumi/provider";
+import type { SshTarget, StoredSshTarget } from "../machine/ssh";
 
 /**
  * What one operation of the aios-onboarding provider plugin knows beyond its resource's properties:
- * the stack's cluster credentials (the provider's configuration, stored once per stack) and the
+ * the stack's cluster credentials and SSH key (the provider's configuration, stored once per stack) and the
  * engine's log, where a resource's progress shows in `pulumi up`.
  */
 export interface OperationContext {
@@ -10,6 +11,8 @@ export interface OperationContext {
     readonly name: string;
     /** The cluster's admin kubeconfig from the provider's configuration; throws a clear error when there is none. */
     kubeconfig(): string;
+    /** The machine's SSH target with its key: the stored one's, else the provider's; throws a clear error when neither has one. */
+    ssh(stored: StoredSshTarget): SshTarget;
     /** A line in the resource's `pulumi up` output (kept under Diagnostics). */
     info(message: string): void;
     /** A warning in the resource's output (kept under Diagnostics). */

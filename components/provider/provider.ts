@@ -9,6 +9,12 @@ export interface OnboardingProviderArgs {
      * verification and the offboarding reach the cluster, also in a `pulumi destroy` that runs no program.
      */
     kubeconfig: pulumi.Input<string>;
+    /**
+     * The SSH private key of the cluster's machines (the stack's `sshPrivateKey`). Optional, default none.
+     * A machine whose key is this one keeps no copy in its registration and verification: the offboarding
+     * and refresh take it from here, stored once, encrypted.
+     */
+    privateKey?: pulumi.Input<string>;
 }
 
 /**
@@ -19,6 +25,6 @@ export interface OnboardingProviderArgs {
  */
 export class OnboardingProvider extends pulumi.ProviderResource {
     constructor(name: string, args: OnboardingProviderArgs, opts?: pulumi.ResourceOptions) {
-        super(PROVIDER_PACKAGE, name, { kubeconfig: pulumi.secret(args.kubeconfig) }, opts);
+        super(PROVIDER_PACKAGE, name, { kubeconfig: pulumi.secret(args.kubeconfig), privateKey: args.privateKey === undefined ? undefined : pulumi.secret(args.privateKey) }, opts);
     }
 }

@@ -26,6 +26,11 @@ export function secret<T>(value: T): { [SECRET_SIG_KEY]: string; value: T } {
     return { [SECRET_SIG_KEY]: SECRET_SIG, value };
 }
 
+/** An SSH target as the state keeps it: the key, when the resource holds one, secret; the rest plain. */
+export function sshForState(t: { privateKey?: string }): Record<string, unknown> {
+    return t.privateKey === undefined ? t : { ...t, privateKey: secret(t.privateKey) };
+}
+
 /** Whether `value` holds a value that is not known yet (only at preview). */
 export function hasUnknowns(value: unknown): boolean {
     if (value === UNKNOWN) return true;

@@ -2,7 +2,7 @@ import { AiosError, GatewayClient, ParserClient, RegistryClient, type ClusterDoc
 import { z } from "zod";
 import { nodeInventorySchema } from "../machine/inventory";
 import { parseProbeOutput, PROBE_SCRIPT } from "../machine/probe";
-import { runRemoteScript, sshTargetSchema } from "../machine/ssh";
+import { runRemoteScript, storedSshTargetSchema, type SshTarget } from "../machine/ssh";
 import { joinedAsOurs, joinedOutsideThisStack } from "../prechecks/checks";
 import { KubeClient, type KubeNode } from "../kube/client";
 import { caSha256, parseKubeconfig } from "../kube/kubeconfig";
@@ -16,7 +16,7 @@ import { joinConfiguration } from "../join/joinConfiguration";
  * is left behind (`forgetNode`).
  */
 /**
- * What a registration is sent (decoded by the provider plugin). `ssh`, the machine (its key revealed),
+ * What a registration is sent (decoded by the provider plugin). `ssh`, the machine,
  * is looked at only when AIOS already lists the node: whether the machine is joined is decided at
  * registration time, not carried in from the program (that would change the registration's inputs once
  * the machine has joined, and every later preview would show an update).
@@ -35,10 +35,12 @@ export const registrationInputs = z
         /** The machine leaves without being reset (it cannot be reached). */
         forceRemove: z.boolean(),
         node: nodeInventorySchema,
-        ssh: sshTargetSchema,
+        /** Without its key when the key is the provider's (see storedSshTargetSchema). */
+        ssh: storedSshTargetSchema,
     })
     .strict();
-export type RegistrationInput = z.infer<typeof registrationInputs>;
+/** A registration's inputs as its operations use them: the machine's key filled in. */
+export type RegistrationInput = Omit<z.infer<typeof registrationInputs>, "ssh"> & { ssh: SshTarget };
 
 export interface RegistrationOutput {
     protocol: "gateway" | "parser";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeInventory } from "../machine/inventory";
-import type { SshTarget } from "../machine/ssh";
+import type { SshTargetInputs } from "../machine/ssh";
 import { REGISTRATION_TYPE } from "./registrationResource";
 
 export interface RegistrationArgs {
@@ -24,8 +24,8 @@ export interface RegistrationArgs {
     forceRemove: boolean;
     /** The node document sent to AIOS; it waits for the machine's prechecks and its onboarding slot. */
     node: pulumi.Input<NodeInventory>;
-    /** The machine over SSH (its key secret): looked at when AIOS already lists the node, and reset by the delete. */
-    ssh: pulumi.Input<SshTarget>;
+    /** The machine over SSH (its key a secret field of its own, left out of the state when it is the provider's): looked at when AIOS already lists the node, and reset by the delete. */
+    ssh: SshTargetInputs;
 }
 
 /**

@@ -1,17 +1,17 @@
 import { z } from "zod";
 import type { ResourceHandler } from "../provider/handler";
-import { decodeProps, diffStored, secret } from "../provider/wire";
+import { decodeProps, diffStored, secret, sshForState } from "../provider/wire";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
-import { sshTargetSchema } from "../machine/ssh";
+import { storedSshTargetSchema } from "../machine/ssh";
 import { resetMachine } from "../offboard/offboard";
-import { forgetNode, register, registrationInputs, type RegistrationInput } from "./register";
+import { forgetNode, register, registrationInputs } from "./register";
 
 /** The resource token of a machine's registration with AIOS, served by the aios-onboarding provider plugin. */
 export const REGISTRATION_TYPE = "aios-onboarding:index:Registration";
 
 const protocol = z.enum(["gateway", "parser"]);
-export type RegistrationInputs = RegistrationInput;
+export type RegistrationInputs = z.infer<typeof registrationInputs>;
 
 /** What the state keeps: what the delete and a later diff need, and the result. */
 export const registrationOutputs = z.object({
@@ -21,7 +21,7 @@ export const registrationOutputs = z.object({
     registryUrl: z.string(),
     httpTimeoutSeconds: z.number(),
     forceRemove: z.boolean(),
-    ssh: sshTargetSchema,
+    ssh: storedSshTargetSchema,
     registeredAt: z.string(),
     joinConfiguration: z.string(),
     adopted: z.boolean(),
@@ -42,7 +42,7 @@ function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "
         registryUrl: inputs.registryUrl,
         httpTimeoutSeconds: inputs.httpTimeoutSeconds,
         forceRemove: inputs.forceRemove,
-        ssh: secret(inputs.ssh),
+        ssh: sshForState(inputs.ssh),
         registeredAt: result.registeredAt,
         joinConfiguration: secret(result.joinConfiguration),
         adopted: result.adopted,
@@ -79,7 +79,7 @@ export const registrationHandler: ResourceHandler = {
     },
     async create(ctx, props) {
         const inputs = decodeInputs(ctx.name, props);
-        const result = await register(inputs, ctx.kubeconfig());
+        const result = await register({ ...inputs, ssh: ctx.ssh(inputs.ssh) }, ctx.kubeconfig());
         if (result.adopted) ctx.info(`machine ${inputs.ssh.host} is already joined to cluster ${inputs.clusterId} as node ${inputs.node.id}: adopted, no kubeadm join`);
         return { id: `${inputs.clusterId}/${inputs.node.id}`, outs: outputs(inputs, result) };
     },
@@ -89,12 +89,13 @@ export const registrationHandler: ResourceHandler = {
     },
     async read(ctx, id, props) {
         const before = decodeOutputs(ctx.name, props);
-        return { id, props: { ...before, joinConfiguration: secret(before.joinConfiguration), ssh: secret(before.ssh) } };
+        return { id, props: { ...before, joinConfiguration: secret(before.joinConfiguration), ssh: sshForState(before.ssh) } };
     },
     async delete(ctx, props) {
         const r = decodeOutputs(ctx.name, props);
+        const ssh = ctx.ssh(r.ssh);
         const kube = new KubeClient(parseKubeconfig(ctx.kubeconfig()), r.httpTimeoutSeconds * 1000);
-        await resetMachine(r, (m) => ctx.info(m));
+        await resetMachine({ ...r, ssh }, (m) => ctx.info(m));
         ctx.info(await forgetNode(r));
         ctx.info((await kube.deleteNode(r.nodeId)) ? `deleted Node ${r.nodeId}` : `Node ${r.nodeId} was already gone`);
     },

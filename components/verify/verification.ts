@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeInventory } from "../machine/inventory";
-import type { SshTarget } from "../machine/ssh";
+import type { SshTargetInputs } from "../machine/ssh";
 import { VERIFICATION_TYPE } from "./verificationResource";
 
 export interface VerificationArgs {
@@ -34,8 +34,8 @@ export interface VerificationArgs {
     registeredAt: pulumi.Input<string>;
     /** The join resource's id; empty when the join failed in this run. */
     joinId: pulumi.Input<string>;
-    /** The machine over SSH (its key secret): the offboarding checks that it can be reset before it drains anything. */
-    ssh: pulumi.Input<SshTarget>;
+    /** The machine over SSH (its key a secret field of its own, left out of the state when it is the provider's): the offboarding checks that it can be reset before it drains anything. */
+    ssh: SshTargetInputs;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { OperationContext, ResourceHandler } from "../provider/handler";
-import { decodeProps, diffStored, secret } from "../provider/wire";
+import { decodeProps, diffStored, sshForState } from "../provider/wire";
 import { nodeInventorySchema } from "../machine/inventory";
-import { sshTargetSchema } from "../machine/ssh";
+import { storedSshTargetSchema } from "../machine/ssh";
 import { drainAndDeregister } from "../offboard/offboard";
 import { driftReasons, findDrift } from "./drift";
 import { repairNode } from "./repair";
@@ -34,7 +34,8 @@ export const verificationInputs = z
         registeredAt: z.string().min(1),
         /** The join resource's id; empty when the join failed in this run. */
         joinId: z.string(),
-        ssh: sshTargetSchema,
+        /** Without its key when the key is the provider's (see storedSshTargetSchema). */
+        ssh: storedSshTargetSchema,
     })
     .strict();
 export type VerificationInputs = z.infer<typeof verificationInputs>;
@@ -61,7 +62,7 @@ export const verificationOutputs = z.object({
     forceRemove: z.boolean(),
     registeredAt: z.string(),
     joinId: z.string(),
-    ssh: sshTargetSchema,
+    ssh: storedSshTargetSchema,
     /** What the last refresh found wrong with the machine (see driftReasons); the next update repairs it. */
     drift: z.array(z.string()).default([]),
 });
@@ -111,7 +112,7 @@ async function verify(ctx: OperationContext, i: VerificationInputs, registeredAt
         (m) => ctx.progress(m),
     );
     const stored = kept(i) as Record<Kept, unknown>;
-    return { ...node, ...stored, ssh: secret(i.ssh), drift: [] };
+    return { ...node, ...stored, ssh: sshForState(i.ssh), drift: [] };
 }
 
 /**
@@ -151,27 +152,27 @@ export const verificationHandler: ResourceHandler = {
         const i = decodeInputs(ctx.name, news);
         if (before.drift.length > 0 && !i.forceRemove) {
             ctx.info(`repairing node ${i.node.id}: ${before.drift.join("; ")}`);
-            const registeredAt = await repairNode({ ...i, kubeconfig: ctx.kubeconfig() }, (m) => ctx.info(m));
+            const registeredAt = await repairNode({ ...i, ssh: ctx.ssh(i.ssh), kubeconfig: ctx.kubeconfig() }, (m) => ctx.info(m));
             return { outs: await verify(ctx, i, registeredAt) };
         }
         if (changedKeys(before, i).some((k) => (REVERIFY as readonly string[]).includes(k))) return { outs: await verify(ctx, i) };
-        return { outs: { ...before, ...kept(i), ssh: secret(i.ssh), drift: [] } };
+        return { outs: { ...before, ...kept(i), ssh: sshForState(i.ssh), drift: [] } };
     },
     async read(ctx, id, props) {
         const before = decodeOutputs(ctx.name, props);
         // A machine leaving without contact is not looked at: it is expected to be gone.
-        if (before.forceRemove) return { id, props: { ...before, ssh: secret(before.ssh) } };
-        const f = await findDrift({ ...before, kubeconfig: ctx.kubeconfig() });
+        if (before.forceRemove) return { id, props: { ...before, ssh: sshForState(before.ssh) } };
+        const f = await findDrift({ ...before, ssh: ctx.ssh(before.ssh), kubeconfig: ctx.kubeconfig() });
         if (f.machine.state === "unknown") {
             ctx.warn(`machine ${before.ssh.host} of node ${before.nodeId} could not be looked at during refresh (${f.machine.reason}); it is not taken for gone, and only what the cluster and AIOS show was checked`);
         }
         if (f.node === "not-ready") ctx.warn(`Node ${before.nodeId} is NotReady: its machine is joined, so nothing is repaired; check the machine's kubelet`);
         const drift = driftReasons({ nodeId: before.nodeId, clusterId: before.clusterId, host: before.ssh.host }, f);
         for (const d of drift) ctx.warn(`drift: ${d}; \`pulumi up\` repairs it`);
-        return { id, props: { ...before, ssh: secret(before.ssh), drift } };
+        return { id, props: { ...before, ssh: sshForState(before.ssh), drift } };
     },
     async delete(ctx, props) {
         const v = decodeOutputs(ctx.name, props);
-        await drainAndDeregister({ ...v, kubeconfig: ctx.kubeconfig() }, (m) => ctx.info(m));
+        await drainAndDeregister({ ...v, ssh: ctx.ssh(v.ssh), kubeconfig: ctx.kubeconfig() }, (m) => ctx.info(m));
     },
 };

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { AiosOnboardingProvider, urnParts } from "../../../provider/provider";
 import { secret } from "../../../components/provider/wire";
 import { tableDigest, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
+import { sampleInventory } from "../../helpers/inventory";
 
 const PRECHECKS_URN = "urn:pulumi:dev::aios-onboarding::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Prechecks::worker-1-prechecks";
 
@@ -36,6 +37,26 @@ describe("the aios-onboarding provider plugin", () => {
         // With a kubeconfig, the delete goes on to the registry (nothing listens on port 9).
         await assert.rejects(p.delete("c/worker-1", urn, stored), (e: Error) => !/no kubeconfig/.test(e.message));
         assert.throws(() => p.configure({ kubeconfig: 5 }), /the aios-onboarding provider's configuration: 1 problem/);
+    });
+
+    it("keeps its own SSH key out of a machine's checked inputs, keeps another key, and names the fix when neither has one", async () => {
+        const p = new AiosOnboardingProvider("0.1.0");
+        const urn = "urn:pulumi:dev::p::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Registration::worker-1-registration";
+        const target = { host: "127.0.0.1", port: 9, user: "root", hostKey: "ssh-ed25519 AAAA", connectTimeoutSeconds: 1 };
+        const news = (key: string) => ({ protocol: "parser", clusterId: "c", registryUrl: "http://127.0.0.1:9", mode: "local_network", httpTimeoutSeconds: 1, forceRemove: true, node: sampleInventory, ssh: { ...target, privateKey: secret(key) } });
+        // Not configured with a key: the machine's key stays, a secret.
+        assert.deepEqual((await p.check(urn, {}, news("the stack key"))).inputs, news("the stack key"));
+        p.configure({ kubeconfig: secret("not: [a kubeconfig"), privateKey: secret("the stack key") });
+        assert.deepEqual((await p.check(urn, {}, news("the stack key"))).inputs, { ...news("x"), ssh: target });
+        assert.deepEqual((await p.check(urn, {}, news("its own key"))).inputs, news("its own key"));
+
+        // A stored target without a key, and a provider without one: the delete says what to do before it reaches anything.
+        const stored = { protocol: "parser", clusterId: "c", nodeId: "worker-1", registryUrl: "http://127.0.0.1:9", httpTimeoutSeconds: 1, forceRemove: true, ssh: target, registeredAt: "t", joinConfiguration: secret(""), adopted: false };
+        const keyless = new AiosOnboardingProvider("0.1.0");
+        keyless.configure({ kubeconfig: secret("not: [a kubeconfig") });
+        await assert.rejects(keyless.delete("c/worker-1", urn, stored), /worker-1-registration: no SSH key for machine 127\.0\.0\.1: .*give OnboardingProvider the machines' sshPrivateKey/);
+        // With the provider's key, the delete goes on (to the registry, where nothing listens on port 9).
+        await assert.rejects(p.delete("c/worker-1", urn, stored), (e: Error) => !/no SSH key/.test(e.message));
     });
 
     it("reports an operation's error without the tokens a service echoed", async () => {

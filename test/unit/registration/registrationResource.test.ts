@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { registrationHandler, type RegistrationInputs } from "../../../components/registration/registrationResource";
-import { secret, UNKNOWN } from "../../../components/provider/wire";
+import { secret, sshForState, UNKNOWN } from "../../../components/provider/wire";
 import { sampleInventory, sampleSsh } from "../../helpers/inventory";
 import { recordingContext } from "../../helpers/operationContext";
 import { fakeRegistry } from "../aios/helpers/fakeRegistry";
@@ -18,10 +18,10 @@ const inputs = (over: Partial<RegistrationInputs> = {}) => ({
     forceRemove: false,
     node: inventory,
     ...over,
-    ssh: secret(ssh),
+    ssh: sshForState(ssh),
 });
 /** Stored outputs as the engine hands them back: secrets in their wire form. */
-const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: secret(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false };
+const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: sshForState(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false };
 
 /** A kubeconfig nothing listens behind: the refusals below must be decided before the cluster is asked anything. */
 const UNREACHABLE_CLUSTER = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: u\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: t\n";

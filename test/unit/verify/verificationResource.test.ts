@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { verificationHandler, type VerificationInputs } from "../../../components/verify/verificationResource";
-import { secret, UNKNOWN } from "../../../components/provider/wire";
+import { sshForState, UNKNOWN } from "../../../components/provider/wire";
 import { sampleInventory, sampleSsh } from "../../helpers/inventory";
 import { recordingContext } from "../../helpers/operationContext";
 
@@ -21,7 +21,7 @@ const inputs = (over: Partial<VerificationInputs> = {}) => ({
     registeredAt: "2026-12-02T00:00:00.000Z",
     joinId: "join-1",
     ...over,
-    ssh: secret(over.ssh ?? ssh),
+    ssh: sshForState(over.ssh ?? ssh),
 });
 const verified = { nodeName: "worker-1", labels: { nodeID: "worker-1" }, kubeletVersion: "v1.36.3", addresses: [], ready: true };
 const stored = {
@@ -36,7 +36,7 @@ const stored = {
     forceRemove: false,
     registeredAt: "2026-12-02T00:00:00.000Z",
     joinId: "join-1",
-    ssh: secret(ssh),
+    ssh: sshForState(ssh),
 };
 const none = { changes: false, replaces: [], deleteBeforeReplace: false };
 
