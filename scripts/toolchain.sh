@@ -215,7 +215,7 @@ tool_etcd() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# kube-apiserver and kubectl from k8s.io/kubernetes
+# kube-apiserver, kube-controller-manager and kubectl from k8s.io/kubernetes
 
 tool_kubernetes() {
   local minor=${K8S_VERSION#v1.}
@@ -232,6 +232,19 @@ tool_kubernetes() {
     fi
   else
     need+=(kube-apiserver)
+  fi
+  # The world's controller manager: it signs the kubelets' client certificates (TLS bootstrap), so a
+  # machine's join token can be deleted once it joined, and cleans up expired join tokens.
+  if found=$(which_foreign kube-controller-manager); then
+    v=$("$found" --version 2>/dev/null | sed -n 's/^Kubernetes *//p' || true)
+    if [[ "$v" == "v1.$minor."* ]]; then
+      log "using kube-controller-manager $v from PATH ($found)"
+      link "$found" kube-controller-manager
+    else
+      need+=(kube-controller-manager)
+    fi
+  else
+    need+=(kube-controller-manager)
   fi
   if found=$(which_foreign kubectl); then
     v=$("$found" version --client 2>/dev/null | sed -n 's/^Client Version: *//p' || true)
@@ -252,11 +265,11 @@ tool_kubernetes() {
     ldflags+=" -X k8s.io/$pkg.gitTreeState=clean"
   done
   stamp=$(stamp_of kubernetes "ldflags=$ldflags")
-  if ! is_built "$key" "$stamp" kube-apiserver kubectl; then
+  if ! is_built "$key" "$stamp" kube-apiserver kube-controller-manager kubectl; then
     local started src b
     started=$(start_build "$key")
     src=$(prepare_src kubernetes "$key")
-    for b in kube-apiserver kubectl; do
+    for b in kube-apiserver kube-controller-manager kubectl; do
       run_logged "$key" "go build $b" \
         go_in "$src" build -ldflags "$ldflags" -o "$CACHE/$key.tmp/bin/$b" "k8s.io/kubernetes/cmd/$b"
     done

@@ -25,6 +25,7 @@ BRIDGE_IP="$NET.0.1"
 SERVICE_CIDR="$NET.240.0/20"    # virtual ClusterIPs, inside the world's /16
 ETCD_PORT=12379
 ETCD_PEER_PORT=12380
+KCM_PORT=12357
 K8S_VERSION=v1.36.3
 CACHE="${AIOS_TOOLS_CACHE:-$HOME/.cache/aios-onboarding-tools}"
 HOST_MOUNTPOINTS=(/etc/kubernetes /var/lib/kubelet /var/lib/aios-onboarding)
@@ -275,6 +276,22 @@ ensure_kubernetes() {
   fi
   for _ in $(seq 300); do api_ready && break; pid_alive "$W/pids/kube-apiserver.pid" || break; sleep 0.2; done
   api_ready || die "kube-apiserver did not become ready (see $W/logs/kube-apiserver.log)"
+  ensure_controller_manager "$bin"
+}
+
+# The controllers a kubeadm cluster runs for joins: CSR approval and signing (the kubelets' TLS
+# bootstrap, after which a node needs no join token), and the cleaner of expired join tokens.
+ensure_controller_manager() {
+  local bin=$1 p="$W/kube/pki"
+  [ -x "$bin/kube-controller-manager" ] || die "kube-controller-manager missing in $bin (run npm run toolchain)"
+  pid_alive "$W/pids/kube-controller-manager.pid" && return 0
+  log "starting kube-controller-manager (CSR approval and signing, join token cleaner)"
+  spawn "$W/pids/kube-controller-manager.pid" "$W/logs/kube-controller-manager.log" "$bin/kube-controller-manager" \
+    --kubeconfig "$W/kube/admin.kubeconfig" \
+    --controllers csrapproving,csrsigning,csrcleaner,tokencleaner \
+    --cluster-signing-cert-file "$p/ca.crt" --cluster-signing-key-file "$p/ca.key" --cluster-signing-duration 8760h \
+    --leader-elect=false --use-service-account-credentials=false \
+    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --profiling=false --v=1
 }
 
 # ------------------------------------------------------------------ machines
@@ -477,7 +494,7 @@ ensure_aios() {
 # ------------------------------------------------------------------ commands
 
 world_healthy() {
-  [ -s "$W/world.json" ] && pid_alive "$W/pids/etcd.pid" && pid_alive "$W/pids/kube-apiserver.pid" && api_ready || return 1
+  [ -s "$W/world.json" ] && pid_alive "$W/pids/etcd.pid" && pid_alive "$W/pids/kube-apiserver.pid" && api_ready && pid_alive "$W/pids/kube-controller-manager.pid" || return 1
   local m n=0
   for m in $(machine_names); do machine_healthy "$m" || return 1; n=$((n+1)); done
   [ "$(existing_machines | wc -l)" -eq "$n" ] || return 1
@@ -525,6 +542,7 @@ cmd_down() {
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^aiosw-' || true); do teardown_machine "${ns#aiosw-}"; done
   local f
   for f in "$W"/pids/m*-machine.pid; do [ -e "$f" ] && stop_pidfile "$f" "machine-init"; done
+  stop_pidfile "$W/pids/kube-controller-manager.pid" "kube-controller-manager"
   stop_pidfile "$W/pids/kube-apiserver.pid" "kube-apiserver"
   stop_pidfile "$W/pids/etcd.pid" "etcd"
   local l
@@ -545,6 +563,7 @@ cmd_status() {
   st() { if pid_alive "$1"; then echo "running (pid $(head -n1 "$1"))"; else echo "stopped"; fi; }
   echo "etcd:            $(st "$W/pids/etcd.pid")"
   echo "kube-apiserver:  $(st "$W/pids/kube-apiserver.pid") $(api_ready && echo 'ready at' https://$BRIDGE_IP:6443 || echo 'not ready')"
+  echo "controller mgr:  $(st "$W/pids/kube-controller-manager.pid")"
   echo "aios stand-ins:  $(st "$W/pids/aios.pid")"
   local m d
   for m in $(existing_machines); do

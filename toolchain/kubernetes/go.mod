@@ -1,4 +1,4 @@
-// Wrapper module for kube-apiserver and kubectl: k8s.io/kubernetes@v1.36.3. The replace lines map each
+// Wrapper module for kube-apiserver, kube-controller-manager and kubectl: k8s.io/kubernetes@v1.36.3. The replace lines map each
 // staging module (k8s.io/X => ./staging/src/k8s.io/X in k/k's go.mod) to its published k8s.io/X v0.36.3.
 module aios-onboarding/toolchain/kubernetes
 

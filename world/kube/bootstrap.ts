@@ -144,17 +144,24 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
             ],
         });
     }
-    // kubeadm's own binding for CSR creation (unused by the stand-in kubelet, kept for fidelity).
-    await k.apply(`${rbac}/clusterrolebindings`, {
-        apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding",
-        metadata: { name: "kubeadm:kubelet-bootstrap" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-bootstrapper" },
-        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: BOOTSTRAP_GROUP }],
-    });
+    // kubeadm's bindings for the kubelet's TLS bootstrap: a bootstrap token may ask for a node client
+    // certificate, and the controller manager approves that request (and a node's renewal) by itself.
+    for (const [name, role, group] of [
+        ["kubeadm:kubelet-bootstrap", "system:node-bootstrapper", BOOTSTRAP_GROUP],
+        ["kubeadm:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", BOOTSTRAP_GROUP],
+        ["kubeadm:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "system:nodes"],
+    ]) {
+        await k.apply(`${rbac}/clusterrolebindings`, {
+            apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding",
+            metadata: { name },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: group }],
+        });
+    }
 
-    // 3. Stand-in shortcut (docs/world.md): instead of TLS bootstrap + the Node
-    // authorizer, joining nodes keep using their bootstrap token, so the
-    // bootstrappers group may manage Nodes, their status and their Leases.
+    // 3. The stand-in kubelet's rights on Nodes, their status and their Leases, for its client
+    // certificate (system:nodes; the Node authorizer grants most of it too) and, while it joins, for
+    // its bootstrap token.
     await k.apply(`${rbac}/clusterroles`, {
         apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole",
         metadata: { name: "aios-world:bootstrap-token-kubelet" },
@@ -167,7 +174,10 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
         apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding",
         metadata: { name: "aios-world:bootstrap-token-kubelet" },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "aios-world:bootstrap-token-kubelet" },
-        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: BOOTSTRAP_GROUP }],
+        subjects: [
+            { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: BOOTSTRAP_GROUP },
+            { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" },
+        ],
     });
 
     // 4. The static bootstrap token behind the registry's joinCommand.

@@ -21,7 +21,10 @@ type kubeconfig struct {
 	Server string
 	CAData []byte // PEM
 	Token  string
-	User   string
+	// A client certificate and key (PEM), as kubelet.conf holds them after the TLS bootstrap.
+	CertData []byte
+	KeyData  []byte
+	User     string
 }
 
 func parseKubeconfig(src string) (kubeconfig, error) {
@@ -45,6 +48,18 @@ func parseKubeconfig(src string) (kubeconfig, error) {
 	users, _ := ypath(d, "users").([]any)
 	if len(users) > 0 {
 		kc.Token = ystring(users[0], "user", "token")
+		for _, f := range []struct {
+			key string
+			dst *[]byte
+		}{{"client-certificate-data", &kc.CertData}, {"client-key-data", &kc.KeyData}} {
+			if v := ystring(users[0], "user", f.key); v != "" {
+				b, err := base64.StdEncoding.DecodeString(v)
+				if err != nil {
+					return kc, fmt.Errorf("invalid %s: %v", f.key, err)
+				}
+				*f.dst = b
+			}
+		}
 		kc.User = ystring(users[0], "name")
 	}
 	if kc.Server == "" {
@@ -83,7 +98,20 @@ type kubeClient struct {
 }
 
 func newKubeClient(server string, caPEM []byte, token string, insecure bool) (*kubeClient, error) {
+	return newKubeClientFor(kubeconfig{Server: server, CAData: caPEM, Token: token}, insecure)
+}
+
+// newKubeClientFor authenticates with the kubeconfig's client certificate when it has one, else its token.
+func newKubeClientFor(kc kubeconfig, insecure bool) (*kubeClient, error) {
+	server, caPEM, token := kc.Server, kc.CAData, kc.Token
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(kc.CertData) > 0 {
+		pair, err := tls.X509KeyPair(kc.CertData, kc.KeyData)
+		if err != nil {
+			return nil, fmt.Errorf("invalid client certificate: %v", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
 	if insecure {
 		tc.InsecureSkipVerify = true
 	} else {

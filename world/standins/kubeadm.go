@@ -486,8 +486,14 @@ func kubeadmJoin(args []string) int {
 	if err := os.WriteFile(filepath.Join(kubeletDir, "instance-config.yaml"), []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock\n"), 0o644); err != nil {
 		return fatal("error execution phase kubelet-start: %v", err)
 	}
-	// Stand-in shortcut: kubelet.conf holds the bootstrap token instead of a
-	// client certificate obtained through TLS bootstrap.
+	// TLS bootstrap, as the kubelet does it with bootstrap-kubelet.conf: a client certificate for
+	// system:node:<name>, requested with the bootstrap token and signed by the controller manager.
+	// From then on the token is not needed: deleting it leaves the node working.
+	fmt.Println("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap")
+	certPEM, keyPEM, err := tlsBootstrap(kc, p.nodeName, p.tlsTO)
+	if err != nil {
+		return fatal("error execution phase kubelet-start: the TLS bootstrap of node %q failed: %v", p.nodeName, err)
+	}
 	conf := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -506,8 +512,9 @@ preferences: {}
 users:
 - name: system:node:%s
   user:
-    token: %s
-`, base64.StdEncoding.EncodeToString(ci.CAData), server, p.nodeName, p.token)
+    client-certificate-data: %s
+    client-key-data: %s
+`, base64.StdEncoding.EncodeToString(ci.CAData), server, p.nodeName, base64.StdEncoding.EncodeToString(certPEM), base64.StdEncoding.EncodeToString(keyPEM))
 	if err := os.WriteFile(kubeletConf, []byte(conf), 0o600); err != nil {
 		return fatal("error execution phase kubelet-start: %v", err)
 	}

@@ -50,7 +50,7 @@ func kubeletMain(args []string) int {
 		log.Printf("E failed to load kubeconfig %s: %v", kcPath, err)
 		return 1
 	}
-	client, err := newKubeClient(kc.Server, kc.CAData, kc.Token, false)
+	client, err := newKubeClientFor(kc, false)
 	if err != nil {
 		log.Printf("E %v", err)
 		return 1
