@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TOKEN_MINUTES } from "../join/bootstrapTokens";
 import {
     cidrSchema,
     hostKeySchema,
@@ -62,9 +63,14 @@ export const clusterSchema = z
         kubeadmVersion: z.string().regex(/^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$/, {
             message: 'is not a version such as "v1.36.3"',
         }).optional(),
+        joinToken: z.enum(["registry", "mint"]).optional(),
+        joinTokenMinutes: z.number().int().min(1).max(MAX_TOKEN_MINUTES).default(MAX_TOKEN_MINUTES),
     })
     .strict()
     .superRefine((c, ctx) => {
+        if (c.joinToken !== undefined && c.protocol !== "parser") {
+            ctx.addIssue({ code: "custom", path: ["joinToken"], message: 'applies to the parser protocol only (the gateway mints a token for each machine, and this stack deletes it after the join)' });
+        }
         if (c.protocol === "gateway" && !c.gatewayUrl) {
             ctx.addIssue({ code: "custom", path: ["gatewayUrl"], message: 'is required when protocol is "gateway"' });
         }
@@ -104,6 +110,8 @@ export const FIELD_FIXES: Record<string, string> = {
     "vpn.interface": "name the VPN interface the machines must have, e.g. wg0 or tailscale0",
     "vpn.cidr": "give the VPN's address range, e.g. 10.8.0.0/24, or remove the key",
     kubeadmVersion: 'give the cluster\'s kubeadm version such as "v1.36.3", or remove it to use the registry\'s value',
+    joinToken: 'use "registry" (the registry\'s static join command, as AIOS documents) or "mint" (a token minted for each machine, deleted after its join), with protocol parser',
+    joinTokenMinutes: `use whole minutes from 1 to ${MAX_TOKEN_MINUTES}: how long a machine's join token lives`,
     kubeconfig: "store the admin kubeconfig as a secret: `pulumi config set --secret kubeconfig < admin.conf`",
     sshPrivateKey: "store the SSH private key as a secret: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
     sshUser: "use a POSIX user name, e.g. root or ubuntu (a non-root user needs passwordless sudo)",

@@ -44,6 +44,8 @@ export interface RawStackConfig {
     customIp?: unknown;
     vpn?: unknown;
     kubeadmVersion?: unknown;
+    joinToken?: unknown;
+    joinTokenMinutes?: unknown;
     sshUser?: unknown;
     sshPort?: unknown;
     parallelism?: unknown;
@@ -54,7 +56,7 @@ export interface RawStackConfig {
     hasSshPrivateKey: boolean;
 }
 
-const CLUSTER_KEYS = ["clusterId", "registryUrl", "protocol", "gatewayUrl", "parserUrl", "customIp", "vpn", "kubeadmVersion"] as const;
+const CLUSTER_KEYS = ["clusterId", "registryUrl", "protocol", "gatewayUrl", "parserUrl", "customIp", "vpn", "kubeadmVersion", "joinToken", "joinTokenMinutes"] as const;
 
 /**
  * Validates the whole stack config and throws one ConfigError listing every bad key with

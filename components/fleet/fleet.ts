@@ -35,6 +35,8 @@ export function readClusterStack(): ClusterStack {
             parserUrl: cfg.get("parserUrl"),
             customIp: cfg.get("customIp"),
             kubeadmVersion: cfg.get("kubeadmVersion"),
+            joinToken: cfg.get("joinToken"),
+            joinTokenMinutes: raw("joinTokenMinutes"),
             vpn: raw("vpn"),
             sshUser: cfg.get("sshUser"),
             sshPort: raw("sshPort"),

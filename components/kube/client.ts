@@ -54,6 +54,11 @@ const nodeMetadataList = z.object({
 });
 export type NodeMetadata = z.infer<typeof nodeMetadataList>["items"][number]["metadata"];
 
+/** A Secret as GET returns it: base64 values under `data`. */
+const secretData = z.object({ kind: z.literal("Secret"), data: z.record(z.string(), z.string()).nullish() });
+/** An error answer of the API server. */
+const kubeStatus = z.object({ message: z.string() });
+
 /** One list of Node metadata, with when it was sent and answered (ms, this process's clock) and the API server's `Date` header. */
 export interface NodeMetadataRead {
     nodes: NodeMetadata[];
@@ -218,11 +223,52 @@ export class KubeClient {
         return "evicted";
     }
 
-    async deleteSecret(namespace: string, name: string): Promise<void> {
+    /** Creates a Secret; false when one of that name exists already (409). */
+    async createSecret(namespace: string, secret: { metadata: { name: string }; type: string; stringData: Record<string, string> }): Promise<boolean> {
+        const body = { apiVersion: "v1", kind: "Secret", ...secret, metadata: { ...secret.metadata, namespace } };
+        const res = await this.request<{ message?: string }>("POST", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`, body);
+        if (res.status === 409) return false;
+        if (res.status < 200 || res.status >= 300) {
+            throw new KubeApiError(this.target.server, `create secret ${namespace}/${secret.metadata.name}`, res.status, res.body?.message ?? `HTTP ${res.status}`);
+        }
+        return true;
+    }
+
+    /**
+     * The `data` keys `keys` of a Secret, decoded; undefined when it does not exist. Only the keys asked
+     * for are returned, so a caller that needs a token's expiration never holds its secret part.
+     */
+    async getSecretData<K extends string>(namespace: string, name: string, keys: readonly K[]): Promise<Partial<Record<K, string>> | undefined> {
+        const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
+        const res = await this.request<unknown>("GET", path);
+        if (res.status === 404) return undefined;
+        const parsed = secretData.safeParse(res.body);
+        if (res.status !== 200 || !parsed.success) {
+            const message = res.status === 200 ? "unexpected answer: not a Secret" : (kubeStatus.safeParse(res.body).data?.message ?? `HTTP ${res.status}`);
+            throw new KubeApiError(this.target.server, `GET secret ${namespace}/${name}`, res.status, message);
+        }
+        const data = parsed.data.data ?? {};
+        return Object.fromEntries(keys.filter((k) => data[k] !== undefined).map((k) => [k, Buffer.from(data[k], "base64").toString("utf8")])) as Partial<Record<K, string>>;
+    }
+
+    /** Merge-patches a Secret; false when there is none. */
+    async patchSecret(namespace: string, name: string, patch: { data: Record<string, string> }): Promise<boolean> {
+        const res = await this.request<{ message?: string }>("PATCH", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, patch, "application/merge-patch+json");
+        if (res.status === 404) return false;
+        if (res.status < 200 || res.status >= 300) {
+            throw new KubeApiError(this.target.server, `patch secret ${namespace}/${name}`, res.status, res.body?.message ?? `HTTP ${res.status}`);
+        }
+        return true;
+    }
+
+    /** Deletes a Secret; false when there was none. */
+    async deleteSecret(namespace: string, name: string): Promise<boolean> {
         const res = await this.request<{ message?: string }>("DELETE", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
-        if (res.status !== 404 && (res.status < 200 || res.status >= 300)) {
+        if (res.status === 404) return false;
+        if (res.status < 200 || res.status >= 300) {
             throw new KubeApiError(this.target.server, `DELETE secret ${namespace}/${name}`, res.status, res.body?.message ?? `HTTP ${res.status}`);
         }
+        return true;
     }
 
     /**

@@ -30,6 +30,21 @@ export interface AiosClusterArgs {
      * `clusterMetadata.additionalInfo.kubeadmVersion`, else the API server's version.
      */
     kubeadmVersion?: string;
+    /**
+     * Parser protocol only: what a machine joins with. `"registry"`: the registry's static
+     * `joinCommand`, shared by every joiner and never deleted (its expiry is reported by the
+     * join-command precheck). `"mint"`: a bootstrap token minted for this machine with the admin
+     * kubeconfig, expiring after `joinTokenMinutes`, deleted once the machine is verified or its join
+     * failed; the static command gives only the endpoint and CA hash. Defaults to `"registry"`.
+     * (The gateway protocol always joins with the token AIOS minted for the machine, given an expiration
+     * and deleted the same way.)
+     */
+    joinToken?: "registry" | "mint";
+    /**
+     * How long a machine's own join token lives, in minutes, 1 to 15: a minted one, or the gateway's
+     * (AIOS makes it never-expiring; the registration sets its expiration). Defaults to 15.
+     */
+    joinTokenMinutes?: number;
     /** Admin kubeconfig of the cluster (contents, YAML or JSON). Secret. */
     kubeconfig: pulumi.Input<string>;
 }

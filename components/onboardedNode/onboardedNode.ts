@@ -49,6 +49,14 @@ function settleQuietly(resource: pulumi.CustomResource): void {
     }
 }
 
+/** Warnings told in this run: a stack's machines share the cluster's join command, so one warning serves them all. */
+const warned = new Set<string>();
+function warnOnce(message: string, resource: pulumi.Resource): void {
+    if (warned.has(message)) return;
+    warned.add(message);
+    void pulumi.log.warn(message, resource);
+}
+
 /**
  * OnboardedNode is a component that joins an existing machine to an AIOS Kubernetes cluster
  * and proves the AIOS Cluster Controller accepted it. Its children, in order:
@@ -99,6 +107,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
             vpn,
             kubeadmVersion: cluster.kubeadmVersion,
             forceRemove: machine.forceRemove,
+            joinToken: cluster.joinToken ?? "registry",
+            joinTokenMinutes: cluster.joinTokenMinutes,
         };
         const target = { host: machine.host, port: s.port, user: s.user, hostKey: machine.hostKey, connectTimeoutSeconds: timeouts.sshConnectSeconds };
 
@@ -114,12 +124,14 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 kubeconfig: kc,
                 ssh: { ...target, privateKey: key },
                 address: machine.address,
+                readsStaticToken: cluster.protocol === "parser" && cluster.joinToken !== "mint",
             }),
         );
         const results = pulumi.unsecret(observation.apply((obs) => evaluatePrechecks(checkSettings, obs)));
         // Resources of the aios-onboarding provider plugin go through an explicit provider (see OnboardingProvider).
         const onboardingProvider = this.getProvider(PRECHECKS_TYPE) ?? new OnboardingProvider(`${name}-provider`, { kubeconfig, privateKey }, { parent: this });
         const prechecks = new Prechecks(`${name}-prechecks`, { nodeId: machine.nodeId, checks: results }, { parent: this, provider: onboardingProvider });
+        results.apply((rs) => rs.filter((r) => r.status === "warning").forEach((r) => warnOnce(`${r.check} precheck: ${r.observed}${r.fix ? `; ${r.fix}` : ""}`, this)));
         const passed = results.apply((rs) => {
             const message = failureMessage(machine.nodeId, machine.host, rs);
             if (message) throw new PrecheckError(message, this);
@@ -141,6 +153,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
             mode,
             customIp: cluster.customIp,
             httpTimeoutSeconds: timeouts.httpSeconds,
+            joinToken: cluster.joinToken ?? "registry",
+            joinTokenMinutes: cluster.joinTokenMinutes,
         } as const;
         // The key as a field of its own: the rest of the target stays plain in the state, and the
         // provider leaves the key out when it is its own (see OnboardingProvider).
@@ -202,6 +216,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 registeredAt: orWhenStepFailed(registration.registeredAt, new Date(0).toISOString()),
                 // Also what orders the verification after the join.
                 joinId: orWhenStepFailed(join.id, ""),
+                tokenId: orWhenStepFailed(registration.tokenId, undefined),
                 ssh,
             },
             { parent: this, provider: onboardingProvider, deleteBeforeReplace: true },

@@ -11,7 +11,8 @@ export interface CheckResult {
     check: PrecheckName;
     expected: string;
     observed: string;
-    status: "passed" | "failed" | "skipped";
+    /** `warning`: passed, but something the user should act on (e.g. a join token that never expires). */
+    status: "passed" | "failed" | "skipped" | "warning";
     fix?: string;
 }
 
@@ -32,6 +33,8 @@ export interface Observation {
     sshError?: string;
     /** IP addresses the configured address resolves to. */
     configuredAddresses: string[];
+    /** Parser protocol: what the cluster holds for the static joinCommand's token (its Secret in kube-system). */
+    staticToken?: { present: false } | { present: true; expiresAt?: string } | { error: string };
     /** SHA-256 of the cluster CA (from the stack's kubeconfig): a kubelet trusting it is joined to this cluster. */
     clusterCaSha256?: string;
     /**
@@ -61,6 +64,10 @@ export interface CheckSettings {
     kubeadmVersion?: string;
     /** The machine is being removed without contact: an unreachable machine does not block. */
     forceRemove?: boolean;
+    /** Parser protocol: join with the registry's static token, or one minted per machine. Default `registry`. */
+    joinToken?: "registry" | "mint";
+    /** How long a minted token lives (minutes). */
+    joinTokenMinutes?: number;
 }
 
 /** The checks that apply to a machine, decided from plain settings so the resource tree is stable. */
@@ -332,7 +339,7 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
                 if (ours) results.push(preJoinSkip(check, expected));
                 else if (!/^\s*(sudo\s+)?kubeadm\s+join\s+\S+/.test(cmd)) {
                     results.push({ check, expected, observed: cmd.trim() === "" ? "empty" : "not a kubeadm join command", status: "failed", fix: "store `kubeadm token create --print-join-command` output there, or use protocol gateway" });
-                } else results.push({ check, expected, observed: "present (secret, not shown)", status: "passed" });
+                } else results.push(joinTokenResult(s, obs, expected));
                 break;
             }
             case "gpu-driver": {
@@ -350,6 +357,32 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
         }
     }
     return results;
+}
+
+/**
+ * The join-command check of a usable static command, by what the machine will join with: a token minted
+ * for it (only the command's endpoint and CA hash are used), or the command's own token, which every
+ * joiner shares and nothing deletes: its expiry is reported, and a token that never expires is a warning.
+ */
+function joinTokenResult(s: CheckSettings, obs: Observation, expected: string): CheckResult {
+    const check = "join-command";
+    if (s.joinToken === "mint") {
+        return { check, expected, observed: `present; the machine joins with its endpoint and CA hash and a token minted for it, expiring ${s.joinTokenMinutes ?? 15} min after minting and deleted after the join (joinToken: mint)`, status: "passed" };
+    }
+    const t = obs.staticToken;
+    const fix = "rotate it to an expiring one (`kubeadm token create --ttl 24h --print-join-command`), or set joinToken: mint to give each machine its own 15-minute token";
+    if (t === undefined) return { check, expected, observed: "present (secret, not shown)", status: "passed" };
+    if ("error" in t) return { check, expected, observed: `present (secret, not shown); its token's expiry could not be read: ${t.error}`, status: "passed" };
+    if (!t.present) {
+        return { check, expected, observed: "present, but its token is not in the cluster (no Secret kube-system/bootstrap-token-<id>): kubeadm join would be refused", status: "failed", fix: "store a current `kubeadm token create --print-join-command` output there, or set joinToken: mint" };
+    }
+    if (t.expiresAt === undefined) {
+        return { check, expected, observed: "present (secret, not shown); its token never expires: anyone who reads the command can join a machine to the cluster at any later time", status: "warning", fix };
+    }
+    if (Date.parse(t.expiresAt) <= Date.now()) {
+        return { check, expected, observed: `present, but its token expired at ${t.expiresAt}: kubeadm join would be refused`, status: "failed", fix: "store a current `kubeadm token create --print-join-command` output there, or set joinToken: mint" };
+    }
+    return { check, expected, observed: `present (secret, not shown); its token expires at ${t.expiresAt}`, status: "passed" };
 }
 
 /** One message for all failed checks of a machine: machine, check, expected, found, fix. */

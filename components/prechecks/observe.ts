@@ -1,6 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { RegistryClient } from "../aios";
 import type { ClusterDocument } from "../aios/schemas";
+import { tokenExpiry, tokenIdOf } from "../join/bootstrapTokens";
 import { KubeClient, KubeNode, nodeReady } from "../kube/client";
 import { inventoryFromEntry } from "../machine/inventory";
 import { caSha256, parseKubeconfig } from "../kube/kubeconfig";
@@ -22,11 +23,14 @@ export interface ObserveInput {
     kubeconfig: string;
     ssh: SshTarget;
     address?: string;
+    /** Parser protocol with the registry's static token: its expiry is read (the join-command check). */
+    readsStaticToken?: boolean;
 }
 
 const clusterCache = new Map<string, Promise<ClusterDocument>>();
 const otherClusterCache = new Map<string, Promise<ClusterDocument[]>>();
 const kubeCache = new Map<string, Promise<{ client: KubeClient; version: string; nodes?: Map<string, KubeNode> }>>();
+const staticTokenCache = new Map<string, Promise<NonNullable<Observation["staticToken"]>>>();
 
 function message(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
@@ -163,6 +167,21 @@ export async function observe(input: ObserveInput): Promise<Observation> {
         obs.clusterCaSha256 = caSha256(parseKubeconfig(input.kubeconfig));
     } catch {
         // A kubeconfig that does not parse fails the kubernetes check already.
+    }
+    const staticCommand = obs.cluster?.clusterMetadata?.additionalInfo?.joinCommand;
+    if (input.readsStaticToken && staticCommand) {
+        let tokenId: string | undefined;
+        try {
+            tokenId = tokenIdOf(staticCommand);
+        } catch {
+            // A command that does not parse fails the join-command check already.
+        }
+        if (tokenId) {
+            const id = tokenId;
+            obs.staticToken = await cached(staticTokenCache, `${input.kubeconfig}|${id}`, () =>
+                tokenExpiry(new KubeClient(parseKubeconfig(input.kubeconfig), input.httpTimeoutSeconds * 1000), id).catch((e: unknown) => ({ error: message(e) })),
+            );
+        }
     }
     await Promise.all([
         cached(otherClusterCache, `${input.registryUrl}|${input.nodeId}`, () => registry.queryClusters({ "nodes.nodeData.id": input.nodeId }))

@@ -13,7 +13,7 @@ const checkResult = z
         check: z.enum(PRECHECK_NAMES),
         expected: z.string(),
         observed: z.string(),
-        status: z.enum(["passed", "failed", "skipped"]),
+        status: z.enum(["passed", "failed", "skipped", "warning"]),
         fix: z.string().optional(),
     })
     .strict();

@@ -7,7 +7,8 @@ import { joinedAsOurs, joinedOutsideThisStack } from "../prechecks/checks";
 import { KubeClient, type KubeNode } from "../kube/client";
 import { caSha256, parseKubeconfig } from "../kube/kubeconfig";
 import { adoptScript } from "../join/scripts";
-import { joinConfiguration } from "../join/joinConfiguration";
+import { joinConfiguration, withToken } from "../join/joinConfiguration";
+import { deleteBootstrapToken, expireBootstrapToken, MAX_TOKEN_MINUTES, mintBootstrapToken, tokenIdOf, type OwnedToken } from "../join/bootstrapTokens";
 
 /**
  * Registration with AIOS, run by the `${name}-registration` resource's create during `pulumi up`
@@ -37,6 +38,13 @@ export const registrationInputs = z
         node: nodeInventorySchema,
         /** Without its key when the key is the provider's (see storedSshTargetSchema). */
         ssh: storedSshTargetSchema,
+        /**
+         * Parser protocol: join with the registry's static token (`registry`, shared by every joiner, never
+         * deleted) or with a token minted for this machine (`mint`). A token this stack owns (minted, or
+         * the gateway's) expires `joinTokenMinutes` after it was issued.
+         */
+        joinToken: z.enum(["registry", "mint"]).default("registry"),
+        joinTokenMinutes: z.number().int().min(1).max(MAX_TOKEN_MINUTES).default(MAX_TOKEN_MINUTES),
     })
     .strict();
 /** A registration's inputs as its operations use them: the machine's key filled in. */
@@ -54,6 +62,11 @@ export interface RegistrationOutput {
     joinConfiguration: string;
     /** The node was already known to AIOS and the machine already joined: nothing was sent. */
     adopted: boolean;
+    /**
+     * The bootstrap token of `joinConfiguration` when this stack owns it (the gateway minted it for this
+     * machine, or it was minted here): the verification deletes it. None for the registry's static token.
+     */
+    token?: OwnedToken;
 }
 
 function http(input: { httpTimeoutSeconds: number }) {
@@ -83,6 +96,7 @@ export async function register(input: RegistrationInput, kubeconfig: string): Pr
         if (known) await registry.removeNodeEntry(input.clusterId, input.node.id);
         await new ParserClient(input.parserUrl!, http(input)).addNode(input.clusterId, input.node);
         if (joined.as === "outside") return adoptMachine(input, joined.caSha256, now);
+        if (input.joinToken === "mint") return { protocol: "parser", registeredAt: now, adopted: false, ...(await mintedJoin(kube, cluster, input)) };
         return { protocol: "parser", registeredAt: now, joinConfiguration: parserConfig, adopted: false };
     }
     const gateway = new GatewayClient(input.gatewayUrl!, http(input));
@@ -102,8 +116,39 @@ export async function register(input: RegistrationInput, kubeconfig: string): Pr
         await discardJoinCommand(kube, joinCommand);
         return adoptMachine(input, joined.caSha256, new Date().toISOString());
     }
-    const config = usableJoinCommand(joinCommand, input, "the join command the gateway's join-node returned", "nothing was joined; check the membership server");
-    return { protocol: "gateway", registeredAt: new Date().toISOString(), joinConfiguration: config, adopted: false };
+    return { protocol: "gateway", registeredAt: new Date().toISOString(), adopted: false, ...(await gatewayJoin(kube, joinCommand, input)) };
+}
+
+/** The join configuration of the gateway's join command, its token (which AIOS made never-expiring) given an expiration. */
+async function gatewayJoin(kube: KubeClient, joinCommand: string, input: RegistrationInput): Promise<{ joinConfiguration: string; token: OwnedToken }> {
+    const joinConfiguration = usableJoinCommand(joinCommand, input, "the join command the gateway's join-node returned", "nothing was joined; check the membership server");
+    const tokenId = tokenIdOf(joinCommand);
+    return { joinConfiguration, token: { tokenId, expiresAt: await expireBootstrapToken(kube, tokenId, input.joinTokenMinutes) } };
+}
+
+/** A JoinConfiguration with the static command's endpoint and CA hashes and a token minted for this machine. */
+async function mintedJoin(kube: KubeClient, cluster: ClusterDocument, input: RegistrationInput): Promise<{ joinConfiguration: string; token: OwnedToken }> {
+    const staticCommand = cluster.clusterMetadata?.additionalInfo?.joinCommand ?? "";
+    const minted = await mintBootstrapToken(kube, input.node.id, input.joinTokenMinutes);
+    return { joinConfiguration: joinConfiguration(staticCommand, input.node.id, minted.token), token: { tokenId: minted.tokenId, expiresAt: minted.expiresAt } };
+}
+
+/**
+ * A new join token for a registered machine whose join has not happened and whose token is gone or about
+ * to expire: minted here (`joinTokenMinutes`) and put into the machine's join configuration in place of
+ * the old one (same endpoint and pinned CA). Nothing is registered again: with the gateway, a second
+ * `join-node` would start a second waiter that appends the node to the registry a second time; the
+ * verification starts a new waiter itself when the first one's window has passed.
+ */
+export async function renewJoinToken(input: Pick<RegistrationInput, "node" | "joinTokenMinutes" | "httpTimeoutSeconds">, joinConfig: string, kubeconfig: string): Promise<Pick<RegistrationOutput, "joinConfiguration" | "token">> {
+    const kube = new KubeClient(parseKubeconfig(kubeconfig), input.httpTimeoutSeconds * 1000);
+    const minted = await mintBootstrapToken(kube, input.node.id, input.joinTokenMinutes);
+    try {
+        return { joinConfiguration: withToken(joinConfig, minted.token), token: { tokenId: minted.tokenId, expiresAt: minted.expiresAt } };
+    } catch (e) {
+        await deleteBootstrapToken(kube, minted.tokenId);
+        throw e;
+    }
 }
 
 /**
@@ -121,8 +166,7 @@ async function adoptMachine(input: RegistrationInput, caSha256: string, register
  * §4.3): join-node is also how a waiter is started for a machine that is already joined.
  */
 export async function discardJoinCommand(kube: KubeClient, command: string): Promise<void> {
-    const tokenId = /--token\s+([a-z0-9]{6})\./.exec(command)?.[1];
-    if (tokenId) await kube.deleteSecret("kube-system", `bootstrap-token-${tokenId}`);
+    await deleteBootstrapToken(kube, tokenIdOf(command));
 }
 
 function staticJoinConfiguration(cluster: ClusterDocument, input: RegistrationInput): string {

@@ -24,6 +24,10 @@ export interface RegistrationArgs {
     forceRemove: boolean;
     /** The node document sent to AIOS; it waits for the machine's prechecks and its onboarding slot. */
     node: pulumi.Input<NodeInventory>;
+    /** Parser protocol: the registry's static join token, or one minted for this machine (see AiosClusterArgs.joinToken). */
+    joinToken: "registry" | "mint";
+    /** How long a minted join token lives (minutes). */
+    joinTokenMinutes: number;
     /** The machine over SSH (its key a secret field of its own, left out of the state when it is the provider's): looked at when AIOS already lists the node, and reset by the delete. */
     ssh: SshTargetInputs;
 }
@@ -36,8 +40,10 @@ export class Registration extends pulumi.CustomResource {
     declare public readonly registeredAt: pulumi.Output<string>;
     declare public readonly joinConfiguration: pulumi.Output<string>;
     declare public readonly adopted: pulumi.Output<boolean>;
+    /** The id of the join token this stack owns for the machine (none for the registry's static token): the verification deletes it. */
+    declare public readonly tokenId: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: RegistrationArgs, opts: pulumi.CustomResourceOptions) {
-        super(REGISTRATION_TYPE, name, { ...args, registeredAt: undefined, joinConfiguration: undefined, adopted: undefined }, { ...opts, additionalSecretOutputs: ["joinConfiguration"] });
+        super(REGISTRATION_TYPE, name, { ...args, registeredAt: undefined, joinConfiguration: undefined, adopted: undefined, tokenId: undefined, tokenExpiresAt: undefined }, { ...opts, additionalSecretOutputs: ["joinConfiguration"] });
     }
 }

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import type { ResourceHandler } from "../provider/handler";
-import { decodeProps, diffStored, secret, sshForState } from "../provider/wire";
+import type { OperationContext } from "../provider/handler";
+import { decodeProps, diffStored, reveal, secret, sshForState } from "../provider/wire";
+import { deleteBootstrapToken, tokenUsable, type OwnedToken } from "../join/bootstrapTokens";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import { storedSshTargetSchema } from "../machine/ssh";
 import { resetMachine } from "../offboard/offboard";
-import { forgetNode, register, registrationInputs } from "./register";
+import { forgetNode, register, registrationInputs, renewJoinToken, type RegistrationOutput } from "./register";
 
 /** The resource token of a machine's registration with AIOS, served by the aios-onboarding provider plugin. */
 export const REGISTRATION_TYPE = "aios-onboarding:index:Registration";
@@ -25,6 +27,9 @@ export const registrationOutputs = z.object({
     registeredAt: z.string(),
     joinConfiguration: z.string(),
     adopted: z.boolean(),
+    /** The bootstrap token of `joinConfiguration` when this stack owns it (see RegistrationOutput.token): its id and, when minted here, its expiry. */
+    tokenId: z.string().optional(),
+    tokenExpiresAt: z.string().optional(),
 });
 export type RegistrationOutputs = z.infer<typeof registrationOutputs>;
 
@@ -34,7 +39,7 @@ const decodeOutputs = (name: string, value: unknown) => decodeProps(`stored regi
 /** Another cluster, node or protocol is another registration: the old one is removed first. */
 const IDENTITY = ["protocol", "clusterId", "nodeId"] as const;
 
-function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "registeredAt" | "joinConfiguration" | "adopted">) {
+function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutput, "registeredAt" | "joinConfiguration" | "adopted" | "token">) {
     return {
         protocol: inputs.protocol,
         clusterId: inputs.clusterId,
@@ -46,8 +51,41 @@ function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutputs, "
         registeredAt: result.registeredAt,
         joinConfiguration: secret(result.joinConfiguration),
         adopted: result.adopted,
+        ...(result.token && { tokenId: result.token.tokenId }),
+        ...(result.token?.expiresAt && { tokenExpiresAt: result.token.expiresAt }),
     };
 }
+
+const storedToken = (r: RegistrationOutputs): OwnedToken | undefined => (r.tokenId ? { tokenId: r.tokenId, expiresAt: r.tokenExpiresAt } : undefined);
+
+/** The names of the cluster's Nodes, one list per provider process and ten seconds (every machine's diff asks). */
+const nodeNames = new Map<string, { at: number; names: Promise<Set<string>> }>();
+function clusterNodeNames(kubeconfig: string, timeoutMs: number): Promise<Set<string>> {
+    const hit = nodeNames.get(kubeconfig);
+    if (hit && Date.now() - hit.at < 10_000) return hit.names;
+    const kube = new KubeClient(parseKubeconfig(kubeconfig), timeoutMs);
+    const names = kube.listNodeMetadata("").then((r) => new Set(r.nodes.map((n) => n.name)));
+    names.catch(() => nodeNames.delete(kubeconfig));
+    nodeNames.set(kubeconfig, { at: Date.now(), names });
+    return names;
+}
+
+/**
+ * Whether the machine needs a new join token: its registration owns one, its Node does not exist (it
+ * never joined), and the token is gone (the verification deletes it when the join fails) or about to
+ * expire. A Node that exists joined already; its token is not needed again.
+ */
+async function tokenRenewalNeeded(ctx: OperationContext, stored: RegistrationOutputs): Promise<boolean> {
+    const token = storedToken(stored);
+    if (!token || stored.adopted) return false;
+    const kubeconfig = ctx.kubeconfig();
+    const timeoutMs = stored.httpTimeoutSeconds * 1000;
+    if ((await clusterNodeNames(kubeconfig, timeoutMs)).has(stored.nodeId)) return false;
+    return !(await tokenUsable(new KubeClient(parseKubeconfig(kubeconfig), timeoutMs), token));
+}
+
+/** Renewals already told about in this provider process: the engine asks for a diff more than once per run. */
+const toldRenewal = new Set<string>();
 
 /**
  * The provider's side of a machine's registration. Create registers the node (gateway: policy dry run,
@@ -62,8 +100,14 @@ export const registrationHandler: ResourceHandler = {
         decodeInputs(name, news, true);
         return { inputs: news as Record<string, unknown> };
     },
-    diff(name, olds, news) {
+    async diff(name, olds, news, ctx) {
         const n = decodeInputs(name, news, true);
+        const before = registrationOutputs.safeParse(reveal(olds));
+        const renew = ctx !== undefined && before.success && (await tokenRenewalNeeded(ctx, before.data));
+        if (renew && !toldRenewal.has(name)) {
+            toldRenewal.add(name);
+            ctx.info(`node ${before.data.nodeId} is not joined and its join token is gone or expiring: the update asks for a new one`);
+        }
         const now: Partial<Record<keyof RegistrationOutputs, unknown>> = {
             protocol: n.protocol,
             clusterId: n.clusterId,
@@ -73,8 +117,10 @@ export const registrationHandler: ResourceHandler = {
             forceRemove: n.forceRemove,
             ssh: n.ssh,
         };
-        const changed = (stored: RegistrationOutputs) =>
-            (Object.keys(now) as (keyof RegistrationOutputs)[]).filter((k) => now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(stored[k]));
+        const changed = (stored: RegistrationOutputs) => [
+            ...(Object.keys(now) as (keyof RegistrationOutputs)[]).filter((k) => now[k] !== undefined && JSON.stringify(now[k]) !== JSON.stringify(stored[k])),
+            ...(renew ? ["tokenId" as const] : []),
+        ];
         return diffStored(registrationOutputs, olds, changed, IDENTITY);
     },
     async create(ctx, props) {
@@ -85,7 +131,12 @@ export const registrationHandler: ResourceHandler = {
     },
     async update(ctx, olds, news) {
         const before = decodeOutputs(ctx.name, olds);
-        return { outs: outputs(decodeInputs(ctx.name, news), before) };
+        const inputs = decodeInputs(ctx.name, news);
+        const kept = { ...before, token: storedToken(before) };
+        if (!(await tokenRenewalNeeded(ctx, before))) return { outs: outputs(inputs, kept) };
+        const renewed = await renewJoinToken(inputs, before.joinConfiguration, ctx.kubeconfig());
+        ctx.info(`node ${inputs.node.id}: a new join token (${renewed.token?.tokenId}) replaces the one its failed or late join left`);
+        return { outs: outputs(inputs, { ...kept, ...renewed }) };
     },
     async read(ctx, id, props) {
         const before = decodeOutputs(ctx.name, props);
@@ -98,5 +149,6 @@ export const registrationHandler: ResourceHandler = {
         await resetMachine({ ...r, ssh }, (m) => ctx.info(m));
         ctx.info(await forgetNode(r));
         ctx.info((await kube.deleteNode(r.nodeId)) ? `deleted Node ${r.nodeId}` : `Node ${r.nodeId} was already gone`);
+        if (r.tokenId && (await deleteBootstrapToken(kube, r.tokenId))) ctx.info(`deleted the join token ${r.tokenId} the machine still held`);
     },
 };

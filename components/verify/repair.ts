@@ -1,5 +1,6 @@
 import { GatewayClient, RegistryClient } from "../aios";
 import { redactSecrets } from "../aios/secrets";
+import { deleteBootstrapToken } from "../join/bootstrapTokens";
 import { joinScriptWithConfiguration } from "../join/scripts";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
@@ -57,11 +58,12 @@ export async function repairNode(input: RepairInput, log: (msg: string) => void)
         await dropEntries();
         const r = await register(registration, input.kubeconfig);
         log(`registered ${nodeId} with AIOS again; joining machine ${input.ssh.host} again`);
+        // Its token is spent once the join ran, whatever came of it (nothing usable is left behind).
         const joined = await runRemoteScript(
             input.ssh,
             joinScriptWithConfiguration({ clusterId: input.clusterId, nodeId, joinTimeoutSeconds: input.joinSeconds }, r.joinConfiguration),
             input.joinSeconds + 60,
-        );
+        ).finally(() => r.token && deleteBootstrapToken(kube, r.token.tokenId));
         if (joined.code !== 0) {
             throw new Error(`node ${nodeId}: joining machine ${input.ssh.host} again failed: ${redactSecrets(joined.stderr.trim()).slice(-2000)}; run \`pulumi up\` again`);
         }
@@ -77,6 +79,7 @@ export async function repairNode(input: RepairInput, log: (msg: string) => void)
             return new Date().toISOString();
         }
         const r = await register(registration, input.kubeconfig);
+        if (r.token) await deleteBootstrapToken(kube, r.token.tokenId);
         log(`Node ${nodeId} lost its nodeID label: registered it with AIOS again, which starts a waiter to label it`);
         return r.registeredAt;
     }

@@ -34,6 +34,12 @@ export interface VerificationArgs {
     registeredAt: pulumi.Input<string>;
     /** The join resource's id; empty when the join failed in this run. */
     joinId: pulumi.Input<string>;
+    /** The join token the registration got for the machine, when this stack owns it: deleted once the machine is verified or failed. */
+    tokenId: pulumi.Input<string | undefined>;
+    /** How a repair gets its join token (see AiosClusterArgs.joinToken). */
+    joinToken: "registry" | "mint";
+    /** How long a repair's minted join token lives (minutes). */
+    joinTokenMinutes: number;
     /** The machine over SSH (its key a secret field of its own, left out of the state when it is the provider's): the offboarding checks that it can be reset before it drains anything. */
     ssh: SshTargetInputs;
 }

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import type { OperationContext, ResourceHandler } from "../provider/handler";
 import { decodeProps, diffStored, sshForState } from "../provider/wire";
+import { deleteBootstrapToken, MAX_TOKEN_MINUTES } from "../join/bootstrapTokens";
+import { KubeClient } from "../kube/client";
+import { parseKubeconfig } from "../kube/kubeconfig";
 import { nodeInventorySchema } from "../machine/inventory";
 import { storedSshTargetSchema } from "../machine/ssh";
 import { drainAndDeregister } from "../offboard/offboard";
@@ -34,6 +37,11 @@ export const verificationInputs = z
         registeredAt: z.string().min(1),
         /** The join resource's id; empty when the join failed in this run. */
         joinId: z.string(),
+        /** The id of the join token the registration got for this machine and this stack owns: deleted once verified or failed. */
+        tokenId: z.string().optional(),
+        /** How a repair gets its join token (see the registration's `joinToken`). */
+        joinToken: z.enum(["registry", "mint"]).default("registry"),
+        joinTokenMinutes: z.number().int().min(1).max(MAX_TOKEN_MINUTES).default(MAX_TOKEN_MINUTES),
         /** Without its key when the key is the provider's (see storedSshTargetSchema). */
         ssh: storedSshTargetSchema,
     })
@@ -62,6 +70,7 @@ export const verificationOutputs = z.object({
     forceRemove: z.boolean(),
     registeredAt: z.string(),
     joinId: z.string(),
+    tokenId: z.string().optional(),
     ssh: storedSshTargetSchema,
     /** What the last refresh found wrong with the machine (see driftReasons); the next update repairs it. */
     drift: z.array(z.string()).default([]),
@@ -76,7 +85,7 @@ const IDENTITY = ["protocol", "clusterId", "nodeId"] as const;
 /** Drift already told about in this provider process: the engine asks for a diff more than once per run. */
 const toldDrift = new Set<string>();
 /** Changes that mean another registration or join happened: the Node is verified again. */
-const REVERIFY = ["registeredAt", "joinId", "forceRemove"] as const;
+const REVERIFY = ["registeredAt", "joinId", "tokenId", "forceRemove"] as const;
 const KEPT = [...IDENTITY, ...REVERIFY, "registryUrl", "gatewayUrl", "httpTimeoutSeconds", "drainSeconds", "ssh"] as const;
 type Kept = (typeof KEPT)[number];
 
@@ -87,6 +96,7 @@ function kept(i: Partial<VerificationInputs>): Partial<Record<Kept, unknown>> {
         nodeId: i.node?.id,
         registeredAt: i.registeredAt,
         joinId: i.joinId,
+        tokenId: i.tokenId,
         forceRemove: i.forceRemove,
         registryUrl: i.registryUrl,
         gatewayUrl: i.gatewayUrl,
@@ -105,14 +115,43 @@ function changedKeys(before: VerificationOutputs, news: Partial<VerificationInpu
 }
 
 async function verify(ctx: OperationContext, i: VerificationInputs, registeredAt = i.registeredAt) {
-    if (i.joinId === "") throw joinFailedError(i.node.id, i.protocol);
-    const node = await verifyNode(
-        { ...i, registeredAt, kubeconfig: ctx.kubeconfig(), nodeId: i.node.id },
-        (m) => ctx.info(m),
-        (m) => ctx.progress(m),
-    );
+    const node = await spendingToken(ctx, i, async () => {
+        if (i.joinId === "") throw joinFailedError(i.node.id, i.protocol);
+        return verifyNode(
+            { ...i, registeredAt, kubeconfig: ctx.kubeconfig(), nodeId: i.node.id },
+            (m) => ctx.info(m),
+            (m) => ctx.progress(m),
+        );
+    });
     const stored = kept(i) as Record<Kept, unknown>;
     return { ...node, ...stored, ssh: sshForState(i.ssh), drift: [] };
+}
+
+/**
+ * Runs `step`, then deletes the join token the machine was given, whether the step verified it or
+ * failed: a verified kubelet has its certificate and needs the token no more, and a failed join leaves
+ * nothing usable behind (the next `up` gets a new token, see the registration's update). The step's
+ * error is the one reported; a token that cannot be deleted fails a step that succeeded.
+ */
+async function spendingToken<T>(ctx: OperationContext, i: VerificationInputs, step: () => Promise<T>): Promise<T> {
+    const spend = async () => {
+        if (!i.tokenId) return;
+        const kube = new KubeClient(parseKubeconfig(ctx.kubeconfig()), i.httpTimeoutSeconds * 1000);
+        if (await deleteBootstrapToken(kube, i.tokenId)) ctx.info(`deleted the join token ${i.tokenId} of node ${i.node.id}`);
+    };
+    let result: T;
+    try {
+        result = await step();
+    } catch (e) {
+        await spend().catch((d: unknown) => ctx.warn(`the join token ${i.tokenId} of node ${i.node.id} could not be deleted (${d instanceof Error ? d.message : String(d)}); delete Secret kube-system/bootstrap-token-${i.tokenId}`));
+        throw e;
+    }
+    try {
+        await spend();
+    } catch (e) {
+        throw new Error(`node ${i.node.id} is verified, but its join token ${i.tokenId} could not be deleted: ${e instanceof Error ? e.message : String(e)}; run \`pulumi up\` again`);
+    }
+    return result;
 }
 
 /**

@@ -12,6 +12,7 @@ import { load } from "js-yaml";
 import {
     aios,
     assertOnboarded,
+    bootstrapTokens,
     collectTokens,
     corpus,
     excerpt,
@@ -24,6 +25,7 @@ import {
     samplePsHost,
     SECRET_SIG,
     suiteInfo,
+    tokensSeenSince,
     world,
     ok,
 } from "./harness";
@@ -125,6 +127,7 @@ describe("8. secrets audit (after the scenarios and the fault matrix)", function
         // m1 declares a label: the stack's kubernetes provider (which holds the kubeconfig) is audited too.
         const gateway = await newStack("audit-gateway", { machines: [{ m: "m1", labels: { "e2e.example.com/audit": "yes" } }, "m2"] });
         const parser = await newStack("audit-parser", { protocol: "parser", machines: ["m3"] });
+        const started = Date.now();
         try {
             const samplers = ["m1", "m2", "m3"].map((m) => samplePs(m));
             const host = samplePsHost();
@@ -135,6 +138,11 @@ describe("8. secrets audit (after the scenarios and the fault matrix)", function
             ok(p.ok, `parser up failed:\n${excerpt(p.text)}`);
             for (const id of ["worker-1", "worker-2", "worker-3"]) await assertOnboarded(id);
             ok(seen.some((l) => /kubeadm join/.test(l)), "no ps sample caught a kubeadm join");
+            // No join credential of these stacks is left: the gateway's tokens were deleted once verified.
+            const used = tokensSeenSince(started).map((t) => t.id);
+            ok(used.length >= 2, `the token watcher saw ${used.length} tokens during the audit's joins`);
+            const left = (await bootstrapTokens()).map((t) => t.name.replace(/^bootstrap-token-/, ""));
+            assert.deepEqual(used.filter((id) => left.includes(id)), [], "join tokens of the audit's stacks left in kube-system");
             // The join logs the product leaves on the machines are logs too.
             for (const m of ["m1", "m2", "m3"]) corpus.add(`${m}:/var/lib/aios-onboarding/join.log`, (await machineFile(m, "/var/lib/aios-onboarding/join.log")) ?? "");
             await collectTokens();
@@ -152,6 +160,11 @@ describe("8. secrets audit (after the scenarios and the fault matrix)", function
 
         const ns = needles();
         ok(ledger.tokens.size >= 2, `only ${ledger.tokens.size} bootstrap tokens were collected`);
+        // Every token the product minted in this suite (joinToken: mint) carried an expiration of at most 15 minutes.
+        for (const t of ledger.seen.values()) {
+            if (!t.description.startsWith("aios-onboarding:")) continue;
+            ok(t.expiresAt && Date.parse(t.expiresAt) - t.firstSeen <= 15 * MIN + 2_000, `minted token ${t.id} expires ${t.expiresAt ?? "never"} (first seen ${new Date(t.firstSeen).toISOString()})`);
+        }
 
         // Positive control: the needles do match where the secrets legitimately are.
         const registryText = JSON.stringify(await aios.cluster());

@@ -373,8 +373,52 @@ export const aios = {
 
 // ---------------------------------------------------------------------------------------------- secrets
 
-/** Every secret value the audit looks for, gathered as the suite runs. */
-export const ledger = { tokens: new Set<string>(), privateKeys: [] as string[] };
+/** A bootstrap token the suite saw in the cluster: when first seen, and its Secret's expiration and description. */
+export interface SeenToken {
+    id: string;
+    firstSeen: number;
+    expiresAt?: string;
+    description: string;
+}
+
+/** Every secret value the audit looks for, gathered as the suite runs; `seen`, every bootstrap token by id. */
+export const ledger = { tokens: new Set<string>(), privateKeys: [] as string[], seen: new Map<string, SeenToken>() };
+
+/**
+ * Records every bootstrap token Secret that appears in kube-system, every 100 ms while the suite runs:
+ * the product deletes a machine's token once the machine is verified, so a token read only at world
+ * resets would escape the secrets audit. A token lives at least as long as its join (seconds).
+ */
+function watchTokens(): () => void {
+    let stopped = false;
+    const loop = async () => {
+        while (!stopped) {
+            try {
+                const r = await kube().request<{ items?: SecretObject[] }>("GET", `/api/v1/namespaces/kube-system/secrets?fieldSelector=${encodeURIComponent("type=bootstrap.kubernetes.io/token")}`);
+                for (const s of r.status === 200 ? (r.body.items ?? []) : []) recordToken(s);
+            } catch {
+                // The world is being reset or is down for a moment; the next round reads again.
+            }
+            await sleep(100);
+        }
+    };
+    void loop();
+    return () => void (stopped = true);
+}
+
+function recordToken(s: SecretObject): void {
+    const d = (k: string) => (s.data?.[k] === undefined ? undefined : Buffer.from(s.data[k], "base64").toString("utf8"));
+    const id = d("token-id") ?? "";
+    const secret = d("token-secret") ?? "";
+    if (!id || !secret) return;
+    ledger.tokens.add(`${id}.${secret}`);
+    if (!ledger.seen.has(id)) ledger.seen.set(id, { id, firstSeen: Date.now(), expiresAt: d("expiration"), description: d("description") ?? "" });
+}
+
+/** The tokens first seen at or after `since` (ms): those a run of the product made (AIOS's gateway, or the product itself). */
+export function tokensSeenSince(since: number): SeenToken[] {
+    return [...ledger.seen.values()].filter((t) => t.firstSeen >= since);
+}
 
 /** Every text the audit scans: engine output and events, exported states, ps samples. */
 export const corpus = {
@@ -407,6 +451,7 @@ interface Suite {
 let suite: Suite | undefined;
 let setupPromise: Promise<Suite> | undefined;
 let hooksRegistered = false;
+let stopWatchingTokens: (() => void) | undefined;
 let stackCounter = 0;
 const openStacks = new Set<E2EStack>();
 
@@ -481,6 +526,7 @@ export function registerSuiteHooks(): void {
         this.timeout(90 * 60_000);
         setupPromise ??= setup();
         await setupPromise;
+        stopWatchingTokens ??= watchTokens();
         process.stdout.write(`      (e2e setup: toolchain, world with ${world().machines.length} machines, reset: ${((Date.now() - suiteInfo().started) / 1000).toFixed(1)}s)\n`);
     });
     afterEach(function () {
@@ -490,6 +536,7 @@ export function registerSuiteHooks(): void {
     after(async function () {
         this.timeout(10 * 60_000);
         if (!suite) return;
+        stopWatchingTokens?.();
         for (const s of [...openStacks]) await s.remove().catch(() => undefined);
         await resetWorld().catch((e: unknown) => process.stderr.write(`e2e: final world reset failed: ${(e as Error).message}\n`));
         const seconds = (Date.now() - suite.started) / 1000;

@@ -45,6 +45,9 @@ const cases: [string, Partial<RawStackConfig>, string, RegExp][] = [
     ["vpn.cidr is not a CIDR", { vpn: { interface: "wg0", cidr: "10.8.0.0" } }, "aios-onboarding:vpn.cidr", /is not a CIDR/],
     ["vpn has an unknown key", { vpn: { interface: "wg0", cdir: "x" } }, "aios-onboarding:vpn", /unknown key "cdir"/],
     ["kubeadmVersion is not a version", { kubeadmVersion: "latest" }, "aios-onboarding:kubeadmVersion", /is not a version/],
+    ["joinToken is set for the gateway protocol", { joinToken: "mint" }, "aios-onboarding:joinToken", /applies to the parser protocol only/],
+    ["joinToken is unknown", { protocol: "parser", parserUrl: "http://p", joinToken: "static" }, "aios-onboarding:joinToken", /"static"/],
+    ["joinTokenMinutes is beyond 15", { protocol: "parser", parserUrl: "http://p", joinToken: "mint", joinTokenMinutes: 60 }, "aios-onboarding:joinTokenMinutes", /number 60/],
     ["sshUser has shell syntax", { sshUser: "root;id" }, "aios-onboarding:sshUser", /is not a POSIX user name/],
     ["sshPort is out of range", { sshPort: 0 }, "aios-onboarding:sshPort", /number 0/],
     ["parallelism is a fraction", { parallelism: 1.5 }, "aios-onboarding:parallelism", /number 1\.5/],
@@ -90,6 +93,8 @@ describe("stack config validation", () => {
         assert.deepEqual(cfg.timeouts, { sshConnectSeconds: 10, httpSeconds: 10, joinSeconds: 300, verifySeconds: 360, drainSeconds: 120 });
         assert.equal(cfg.machines[0].external, false);
         assert.deepEqual(cfg.machines[0].labels, {});
+        assert.equal(cfg.cluster.joinToken, undefined);
+        assert.equal(cfg.cluster.joinTokenMinutes, 15);
     });
 
     for (const [what, over, path, pattern] of cases) {

@@ -159,6 +159,25 @@ describe("prechecks", () => {
         assert.equal(status({ ...base, protocol: "parser" }, obs)["join-command"].observed, "empty");
     });
 
+    it("report the static join token's expiry: a warning when it never expires, a failure when it expired or is not in the cluster", () => {
+        const parser = { ...base, protocol: "parser" as const };
+        const withToken = (staticToken: NonNullable<ReturnType<typeof healthyObservation>["staticToken"]>) => ({ ...healthyObservation(), staticToken });
+        const never = status(parser, withToken({ present: true }))["join-command"];
+        assert.equal(never.status, "warning");
+        assert.match(never.observed, /its token never expires/);
+        assert.match(never.fix ?? "", /joinToken: mint/);
+        const later = new Date(Date.now() + 3_600_000).toISOString();
+        assert.deepEqual(status(parser, withToken({ present: true, expiresAt: later }))["join-command"], { check: "join-command", expected: "a kubeadm join command in clusterMetadata.additionalInfo.joinCommand", observed: `present (secret, not shown); its token expires at ${later}`, status: "passed" });
+        assert.equal(status(parser, withToken({ present: true, expiresAt: "2020-01-01T00:00:00Z" }))["join-command"].status, "failed");
+        assert.equal(status(parser, withToken({ present: false }))["join-command"].status, "failed");
+        // With a token minted per machine, the static token's expiry does not matter.
+        const minted = status({ ...parser, joinToken: "mint", joinTokenMinutes: 10 }, withToken({ present: true }))["join-command"];
+        assert.equal(minted.status, "passed");
+        assert.match(minted.observed, /a token minted for it, expiring 10 min after minting and deleted after the join/);
+        // A warning does not stop the machine.
+        assert.equal(failureMessage("worker-1", "10.0.0.5", evaluatePrechecks(parser, withToken({ present: true }))), undefined);
+    });
+
     it("fail gpu-driver when nvidia-smi is installed but broken", () => {
         const r = status(base, healthyObservation({}, { gpus: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\nexit=9" }))["gpu-driver"];
         assert.equal(r.status, "failed");

@@ -3,6 +3,8 @@ import { registrationHandler, type RegistrationInputs } from "../../../component
 import { secret, sshForState, UNKNOWN } from "../../../components/provider/wire";
 import { sampleInventory, sampleSsh } from "../../helpers/inventory";
 import { recordingContext } from "../../helpers/operationContext";
+import { fakeKube, type FakeKube } from "../../helpers/fakeKube";
+import { joinConfiguration } from "../../../components/join/joinConfiguration";
 import { fakeRegistry } from "../aios/helpers/fakeRegistry";
 import { loadClusterExample } from "../aios/helpers/vectors";
 
@@ -68,4 +70,67 @@ describe("a machine's registration in the provider plugin", () => {
             }
         });
     }
+});
+
+describe("a registration's join token", () => {
+    let kube: FakeKube;
+    beforeEach(async () => void (kube = await fakeKube()));
+    afterEach(() => kube.close());
+    const owned = { ...stored, joinConfiguration: secret("kind: JoinConfiguration …"), tokenId: "abcdef" };
+    const STATIC = `kubeadm join 10.0.0.1:6443 --token zyxwvu.0123456789abcdef --discovery-token-ca-cert-hash sha256:${"a".repeat(64)}`;
+
+    it("is renewed when the machine never joined and its token is gone; not while the token is there, nor for the registry's static token", async () => {
+        const ctx = recordingContext("m1-registration", kube.kubeconfig);
+        const renew = { changes: true, replaces: [], deleteBeforeReplace: false };
+        const none = { changes: false, replaces: [], deleteBeforeReplace: false };
+        assert.deepEqual(await registrationHandler.diff("m1-registration", owned, inputs(), ctx), renew);
+        assert.deepEqual(ctx.lines, ["node worker-1 is not joined and its join token is gone or expiring: the update asks for a new one"]);
+        kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
+        assert.deepEqual(await registrationHandler.diff("m1-registration", owned, inputs(), ctx), none);
+        // The registry's static token is not this stack's: nothing to renew.
+        assert.deepEqual(await registrationHandler.diff("m1-registration", stored, inputs(), ctx), none);
+    });
+
+    it("a joined machine's deleted token is not renewed (its Node exists)", async () => {
+        kube.nodes.add("worker-1");
+        const ctx = recordingContext("m1-registration", kube.kubeconfig);
+        assert.deepEqual(await registrationHandler.diff("m1-registration", owned, inputs(), ctx), { changes: false, replaces: [], deleteBeforeReplace: false });
+    });
+
+    for (const protocol of ["gateway", "parser"] as const) {
+        it(`${protocol}: an update of a machine that never joined and lost its token mints a new one into its join configuration, registering nothing again`, async () => {
+            const registry = await fakeRegistry([{ ...loadClusterExample(), id: "aios-demo" }]);
+            try {
+                const ctx = recordingContext("m1-registration", kube.kubeconfig);
+                const before = Date.now();
+                const first = joinConfiguration(STATIC, "worker-1");
+                const r = await registrationHandler.update(ctx, { ...owned, protocol, registryUrl: registry.url, joinConfiguration: secret(first) }, inputs({ protocol, registryUrl: registry.url, joinToken: protocol === "parser" ? "mint" : "registry", joinTokenMinutes: 15 }));
+                const outs = r.outs as { tokenId: string; tokenExpiresAt: string; joinConfiguration: { value: string }; registeredAt: string };
+                assert.notEqual(outs.tokenId, "abcdef");
+                assert.ok(kube.secrets.has(`bootstrap-token-${outs.tokenId}`), "the new token's Secret exists");
+                const ttl = Date.parse(outs.tokenExpiresAt) - before;
+                assert.ok(ttl > 14 * 60_000 && ttl <= 15 * 60_000, `expires ${ttl} ms after the update started`);
+                assert.equal(outs.joinConfiguration.value, first.replace(/token: "[^"]+"/, `token: "${kube.decoded(`bootstrap-token-${outs.tokenId}`)?.["token-id"]}.${kube.decoded(`bootstrap-token-${outs.tokenId}`)?.["token-secret"]}"`));
+                // The AIOS waiter's window still counts from the first registration.
+                assert.equal(outs.registeredAt, stored.registeredAt);
+                assert.deepEqual(registry.received, [], "AIOS was asked nothing: no second registration, no second waiter");
+                assert.match(ctx.lines.join("\n"), new RegExp(`node worker-1: a new join token \\(${outs.tokenId}\\) replaces`));
+            } finally {
+                await registry.close();
+            }
+        });
+    }
+
+    it("is deleted when the machine is offboarded", async () => {
+        kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
+        const registry = await fakeRegistry([{ ...loadClusterExample(), id: "aios-demo" }]);
+        try {
+            const ctx = recordingContext("m1-registration", kube.kubeconfig);
+            await registrationHandler.delete(ctx, { ...owned, registryUrl: registry.url, forceRemove: true });
+            assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false);
+            assert.ok(ctx.lines.includes("deleted the join token abcdef the machine still held"), ctx.lines.join("\n"));
+        } finally {
+            await registry.close();
+        }
+    });
 });

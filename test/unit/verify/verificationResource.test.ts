@@ -3,6 +3,7 @@ import { verificationHandler, type VerificationInputs } from "../../../component
 import { sshForState, UNKNOWN } from "../../../components/provider/wire";
 import { sampleInventory, sampleSsh } from "../../helpers/inventory";
 import { recordingContext } from "../../helpers/operationContext";
+import { fakeKube, type FakeKube } from "../../helpers/fakeKube";
 
 const ssh = sampleSsh;
 const node = sampleInventory;
@@ -57,7 +58,8 @@ describe("a machine's verification in the provider plugin", () => {
     it("keeps the verified Node on an update that needs no new verification, the SSH key secret", async () => {
         const ctx = recordingContext("m1-verify");
         const r = await verificationHandler.update(ctx, stored, inputs({ drainSeconds: 120 }));
-        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120, nodeUid: "", drift: [] });
+        // A key without a value (no token here) is left out by the provider before the engine sees it.
+        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120, nodeUid: "", drift: [], tokenId: undefined });
     });
 
     it("is updated when the last refresh found drift, and says what it will repair (also at preview)", async () => {
@@ -75,5 +77,30 @@ describe("a machine's verification in the provider plugin", () => {
     it("fails once, naming the join, when the join failed in this run, and reaches nothing", async () => {
         const ctx = recordingContext("m1-verify");
         await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "" })), /node worker-1 not verified: its join failed in this run \(see the worker-1-join error\)/);
+    });
+});
+
+describe("a verification and the machine's join token", () => {
+    let kube: FakeKube;
+    beforeEach(async () => void (kube = await fakeKube()));
+    afterEach(() => kube.close());
+
+    it("deletes the token when the join failed, then reports the join's failure once", async () => {
+        kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
+        const ctx = recordingContext("m1-verify", kube.kubeconfig);
+        await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "", tokenId: "abcdef" })), /node worker-1 not verified: its join failed in this run/);
+        assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false, "the failed join's token is left behind");
+        assert.deepEqual(ctx.lines, ["deleted the join token abcdef of node worker-1"]);
+    });
+
+    it("leaves the registry's static token alone (no token id)", async () => {
+        kube.secrets.set("bootstrap-token-zyxwvu", { type: "bootstrap.kubernetes.io/token", data: {} });
+        const ctx = recordingContext("m1-verify", kube.kubeconfig);
+        await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "" })), /its join failed/);
+        assert.equal(kube.secrets.has("bootstrap-token-zyxwvu"), true);
+    });
+
+    it("is verified again when the registration renewed the token, so the new token is deleted too", async () => {
+        assert.deepEqual(await verificationHandler.diff("m1-verify", { ...stored, tokenId: "abcdef" }, inputs({ tokenId: "ghijkl" })), { changes: true, replaces: [], deleteBeforeReplace: false });
     });
 });
