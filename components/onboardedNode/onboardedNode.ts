@@ -216,7 +216,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 registeredAt: orWhenStepFailed(registration.registeredAt, new Date(0).toISOString()),
                 // Also what orders the verification after the join.
                 joinId: orWhenStepFailed(join.id, ""),
-                tokenId: orWhenStepFailed(registration.tokenId, undefined),
+                tokenId: orWhenStepFailed(registration.tokenId, null),
                 ssh,
             },
             { parent: this, provider: onboardingProvider, deleteBeforeReplace: true },
@@ -245,14 +245,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
         this.addresses = verify.addresses;
         this.prechecks = results;
         this.prechecksPassed = passed;
-        // A machine whose step failed has nothing to record. The engine has already reported the
-        // step's error; a rejected output here would be reported again as a crash of the program.
-        const recorded = <T>(o: pulumi.Output<T>) => pulumi.recover(o, () => undefined as T);
-        this.registerOutputs({
-            nodeName: recorded(this.nodeName),
-            labels: recorded(this.labels),
-            kubeletVersion: recorded(this.kubeletVersion),
-            addresses: recorded(this.addresses),
-        });
+        // Nothing is recorded in the component's own state: the verification's state holds the Node as
+        // verified, and a copy here would be rewritten with every checkpoint of a large stack.
+        this.registerOutputs({});
     }
 }

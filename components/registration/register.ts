@@ -200,6 +200,16 @@ async function machineJoined(input: RegistrationInput, clusterCa: string | undef
     return clusterCa && joinedOutsideThisStack(facts, clusterCa, node) ? { as: "outside", caSha256: clusterCa } : { as: "no" };
 }
 
+/** Whether the machine is joined as this node by this stack (its marker); false when it cannot be looked at. */
+export async function joinedAsThisNode(ssh: SshTarget, node: { clusterId: string; nodeId: string }): Promise<boolean> {
+    try {
+        const res = await runRemoteScript(ssh, PROBE_SCRIPT, ssh.connectTimeoutSeconds + 30);
+        return joinedAsOurs(node, parseProbeOutput(res.stdout));
+    } catch {
+        return false;
+    }
+}
+
 export interface DeregistrationInput {
     protocol: "gateway" | "parser";
     clusterId: string;

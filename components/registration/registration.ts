@@ -40,8 +40,8 @@ export class Registration extends pulumi.CustomResource {
     declare public readonly registeredAt: pulumi.Output<string>;
     declare public readonly joinConfiguration: pulumi.Output<string>;
     declare public readonly adopted: pulumi.Output<boolean>;
-    /** The id of the join token this stack owns for the machine (none for the registry's static token): the verification deletes it. */
-    declare public readonly tokenId: pulumi.Output<string | undefined>;
+    /** The id of the join token this stack owns for the machine (null for the registry's static token): the verification deletes it. */
+    declare public readonly tokenId: pulumi.Output<string | null>;
 
     constructor(name: string, args: RegistrationArgs, opts: pulumi.CustomResourceOptions) {
         super(REGISTRATION_TYPE, name, { ...args, registeredAt: undefined, joinConfiguration: undefined, adopted: undefined, tokenId: undefined, tokenExpiresAt: undefined }, { ...opts, additionalSecretOutputs: ["joinConfiguration"] });

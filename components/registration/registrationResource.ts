@@ -7,7 +7,7 @@ import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import { storedSshTargetSchema } from "../machine/ssh";
 import { resetMachine } from "../offboard/offboard";
-import { forgetNode, register, registrationInputs, renewJoinToken, type RegistrationOutput } from "./register";
+import { forgetNode, joinedAsThisNode, register, registrationInputs, renewJoinToken, type RegistrationOutput } from "./register";
 
 /** The resource token of a machine's registration with AIOS, served by the aios-onboarding provider plugin. */
 export const REGISTRATION_TYPE = "aios-onboarding:index:Registration";
@@ -27,8 +27,12 @@ export const registrationOutputs = z.object({
     registeredAt: z.string(),
     joinConfiguration: z.string(),
     adopted: z.boolean(),
-    /** The bootstrap token of `joinConfiguration` when this stack owns it (see RegistrationOutput.token): its id and, when minted here, its expiry. */
-    tokenId: z.string().optional(),
+    /**
+     * The bootstrap token of `joinConfiguration` when this stack owns it (see RegistrationOutput.token), and
+     * its expiry; null when the machine joins with the registry's static token or was adopted. Always
+     * present: an output the provider leaves out is not known at preview, and would change the verification.
+     */
+    tokenId: z.string().nullable().default(null),
     tokenExpiresAt: z.string().optional(),
 });
 export type RegistrationOutputs = z.infer<typeof registrationOutputs>;
@@ -51,7 +55,7 @@ function outputs(inputs: RegistrationInputs, result: Pick<RegistrationOutput, "r
         registeredAt: result.registeredAt,
         joinConfiguration: secret(result.joinConfiguration),
         adopted: result.adopted,
-        ...(result.token && { tokenId: result.token.tokenId }),
+        tokenId: result.token?.tokenId ?? null,
         ...(result.token?.expiresAt && { tokenExpiresAt: result.token.expiresAt }),
     };
 }
@@ -71,9 +75,12 @@ function clusterNodeNames(kubeconfig: string, timeoutMs: number): Promise<Set<st
 }
 
 /**
- * Whether the machine needs a new join token: its registration owns one, its Node does not exist (it
- * never joined), and the token is gone (the verification deletes it when the join fails) or about to
- * expire. A Node that exists joined already; its token is not needed again.
+ * Whether the machine needs a new join token: its registration owns one, the token is gone (deleted
+ * after a verification, or by the token cleaner once expired) or about to expire, and the machine has not
+ * joined: it has no Node, and the machine itself (one read-only SSH session, only in this rare case)
+ * is not joined as this node. A machine that joined and then lost its Node is drift, which the
+ * verification repairs with a token of its own. One that cannot be looked at is given a new token: its
+ * join then says why the machine cannot be reached.
  */
 async function tokenRenewalNeeded(ctx: OperationContext, stored: RegistrationOutputs): Promise<boolean> {
     const token = storedToken(stored);
@@ -81,7 +88,8 @@ async function tokenRenewalNeeded(ctx: OperationContext, stored: RegistrationOut
     const kubeconfig = ctx.kubeconfig();
     const timeoutMs = stored.httpTimeoutSeconds * 1000;
     if ((await clusterNodeNames(kubeconfig, timeoutMs)).has(stored.nodeId)) return false;
-    return !(await tokenUsable(new KubeClient(parseKubeconfig(kubeconfig), timeoutMs), token));
+    if (await tokenUsable(new KubeClient(parseKubeconfig(kubeconfig), timeoutMs), token)) return false;
+    return !(await joinedAsThisNode(ctx.ssh(stored.ssh), stored));
 }
 
 /** Renewals already told about in this provider process: the engine asks for a diff more than once per run. */

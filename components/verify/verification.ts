@@ -35,7 +35,7 @@ export interface VerificationArgs {
     /** The join resource's id; empty when the join failed in this run. */
     joinId: pulumi.Input<string>;
     /** The join token the registration got for the machine, when this stack owns it: deleted once the machine is verified or failed. */
-    tokenId: pulumi.Input<string | undefined>;
+    tokenId: pulumi.Input<string | null>;
     /** How a repair gets its join token (see AiosClusterArgs.joinToken). */
     joinToken: "registry" | "mint";
     /** How long a repair's minted join token lives (minutes). */

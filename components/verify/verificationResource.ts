@@ -38,7 +38,7 @@ export const verificationInputs = z
         /** The join resource's id; empty when the join failed in this run. */
         joinId: z.string(),
         /** The id of the join token the registration got for this machine and this stack owns: deleted once verified or failed. */
-        tokenId: z.string().optional(),
+        tokenId: z.string().nullable(),
         /** How a repair gets its join token (see the registration's `joinToken`). */
         joinToken: z.enum(["registry", "mint"]).default("registry"),
         joinTokenMinutes: z.number().int().min(1).max(MAX_TOKEN_MINUTES).default(MAX_TOKEN_MINUTES),
@@ -70,7 +70,7 @@ export const verificationOutputs = z.object({
     forceRemove: z.boolean(),
     registeredAt: z.string(),
     joinId: z.string(),
-    tokenId: z.string().optional(),
+    tokenId: z.string().nullable().default(null),
     ssh: storedSshTargetSchema,
     /** What the last refresh found wrong with the machine (see driftReasons); the next update repairs it. */
     drift: z.array(z.string()).default([]),

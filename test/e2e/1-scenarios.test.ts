@@ -171,7 +171,7 @@ describe("acceptance scenarios (BRIEF.md)", function () {
             // Nothing re-joined.
             for (const m of ["m1", "m2", "m3", "m4"]) assert.equal(await joinedAt(m), before[m], `${m} joined again`);
 
-            // A machine added now joins with the rotated token (the world's kubelet.conf holds the token it joined with),
+            // A machine added now joins with the rotated token (its kubelet's certificate request was made with it),
             // and only that machine changes.
             await parser.configure({ protocol: "parser", machines: ["m4", "m5"] });
             const add = await parser.up();
@@ -179,7 +179,9 @@ describe("acceptance scenarios (BRIEF.md)", function () {
             const changed = changedResources(add);
             ok(changed.length > 0 && changed.every((c) => c.urn.includes("worker-5")), `not only worker-5 changed: ${JSON.stringify(changed)}`);
             await assertOnboarded("worker-5");
-            ok((await machineFile("m5", KUBELET_CONF))?.includes(token), "m5 did not join with the rotated token");
+            const csrs = await kube().request<{ items?: { spec: { username?: string; request?: string } }[] }>("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests");
+            const requesters = (csrs.body.items ?? []).map((c) => c.spec.username);
+            ok(requesters.includes(`system:bootstrap:${token.split(".")[0]}`), `m5 did not join with the rotated token: certificate requests by ${JSON.stringify(requesters)}`);
             assert.equal(await joinedAt("m4"), before.m4, "m4 joined again");
 
             // Parser offboarding removes the registry entries.

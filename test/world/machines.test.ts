@@ -255,6 +255,9 @@ describe("world: machines and the kubeadm stand-in", function () {
         const conf = ssh(m3, "cat /etc/kubernetes/kubelet.conf").stdout;
         assert.match(conf, new RegExp(`server: https://${world.bridgeAddress.replace(/\./g, "\\.")}:6443`));
         assert.match(conf, new RegExp(`name: system:node:${name}`));
+        // TLS bootstrap: the kubelet's credential is a client certificate the controller manager signed, not the join token.
+        assert.match(conf, /client-certificate-data: \S+/);
+        assert.ok(!conf.includes(token.split(".")[1]), "the join token is the kubelet's credential");
         assert.strictEqual(ssh(m3, "test -s /var/lib/kubelet/config.yaml && test -s /etc/kubernetes/pki/ca.crt").status, 0);
         assert.ok(!fs.existsSync("/etc/kubernetes/kubelet.conf"), "the machine's /etc/kubernetes is private to it");
 

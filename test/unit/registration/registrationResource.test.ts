@@ -6,11 +6,12 @@ import { recordingContext } from "../../helpers/operationContext";
 import { fakeKube, type FakeKube } from "../../helpers/fakeKube";
 import { joinConfiguration } from "../../../components/join/joinConfiguration";
 import { fakeRegistry } from "../aios/helpers/fakeRegistry";
+import { closedPort } from "../aios/helpers/servers";
 import { loadClusterExample } from "../aios/helpers/vectors";
 
 const inventory = sampleInventory;
 const ssh = sampleSsh;
-const inputs = (over: Partial<RegistrationInputs> = {}) => ({
+const registrationInputsOf = (over: Partial<RegistrationInputs> = {}) => ({
     protocol: "parser",
     clusterId: "aios-demo",
     registryUrl: "http://127.0.0.1:30101",
@@ -20,10 +21,11 @@ const inputs = (over: Partial<RegistrationInputs> = {}) => ({
     forceRemove: false,
     node: inventory,
     ...over,
-    ssh: sshForState(ssh),
+    ssh: sshForState(over.ssh ?? ssh),
 });
+const inputs = registrationInputsOf;
 /** Stored outputs as the engine hands them back: secrets in their wire form. */
-const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: sshForState(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false };
+const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: sshForState(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false, tokenId: null };
 
 /** A kubeconfig nothing listens behind: the refusals below must be decided before the cluster is asked anything. */
 const UNREACHABLE_CLUSTER = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: u\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: t\n";
@@ -74,9 +76,16 @@ describe("a machine's registration in the provider plugin", () => {
 
 describe("a registration's join token", () => {
     let kube: FakeKube;
-    beforeEach(async () => void (kube = await fakeKube()));
+    let owned: Record<string, unknown>;
+    let machine: typeof ssh;
+    const inputs = (over: Partial<RegistrationInputs> = {}) => registrationInputsOf({ ...over, ssh: machine });
+    beforeEach(async () => {
+        kube = await fakeKube();
+        // Nothing listens at the machine's SSH port: it cannot be looked at, so it is not known to be joined.
+        machine = { ...ssh, host: "127.0.0.1", port: await closedPort(), connectTimeoutSeconds: 1 };
+        owned = { ...stored, ssh: sshForState(machine), tokenId: "abcdef" };
+    });
     afterEach(() => kube.close());
-    const owned = { ...stored, joinConfiguration: secret("kind: JoinConfiguration …"), tokenId: "abcdef" };
     const STATIC = `kubeadm join 10.0.0.1:6443 --token zyxwvu.0123456789abcdef --discovery-token-ca-cert-hash sha256:${"a".repeat(64)}`;
 
     it("is renewed when the machine never joined and its token is gone; not while the token is there, nor for the registry's static token", async () => {
@@ -88,7 +97,7 @@ describe("a registration's join token", () => {
         kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
         assert.deepEqual(await registrationHandler.diff("m1-registration", owned, inputs(), ctx), none);
         // The registry's static token is not this stack's: nothing to renew.
-        assert.deepEqual(await registrationHandler.diff("m1-registration", stored, inputs(), ctx), none);
+        assert.deepEqual(await registrationHandler.diff("m1-registration", { ...stored, ssh: owned.ssh }, inputs(), ctx), none);
     });
 
     it("a joined machine's deleted token is not renewed (its Node exists)", async () => {

@@ -21,6 +21,7 @@ const inputs = (over: Partial<VerificationInputs> = {}) => ({
     node,
     registeredAt: "2026-12-02T00:00:00.000Z",
     joinId: "join-1",
+    tokenId: null,
     ...over,
     ssh: sshForState(over.ssh ?? ssh),
 });
@@ -58,8 +59,7 @@ describe("a machine's verification in the provider plugin", () => {
     it("keeps the verified Node on an update that needs no new verification, the SSH key secret", async () => {
         const ctx = recordingContext("m1-verify");
         const r = await verificationHandler.update(ctx, stored, inputs({ drainSeconds: 120 }));
-        // A key without a value (no token here) is left out by the provider before the engine sees it.
-        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120, nodeUid: "", drift: [], tokenId: undefined });
+        assert.deepEqual(r.outs, { ...stored, drainSeconds: 120, nodeUid: "", drift: [], tokenId: null });
     });
 
     it("is updated when the last refresh found drift, and says what it will repair (also at preview)", async () => {
