@@ -129,9 +129,10 @@ async function verify(ctx: OperationContext, i: VerificationInputs, registeredAt
 
 /**
  * Runs `step`, then deletes the join token the machine was given, whether the step verified it or
- * failed: a verified kubelet has its certificate and needs the token no more, and a failed join leaves
- * nothing usable behind (the next `up` gets a new token, see the registration's update). The step's
- * error is the one reported; a token that cannot be deleted fails a step that succeeded.
+ * failed: a verified kubelet has its certificate and needs the token no more, and a machine whose
+ * verification failed (or, under --continue-on-error, whose join failed) keeps nothing usable (the next
+ * `up` gets a new token, see the registration's update). The step's error is the one reported; a token
+ * that cannot be deleted fails a step that succeeded.
  */
 async function spendingToken<T>(ctx: OperationContext, i: VerificationInputs, step: () => Promise<T>): Promise<T> {
     const spend = async () => {
