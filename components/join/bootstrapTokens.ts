@@ -7,7 +7,7 @@ import type { KubeClient } from "../kube/client";
  * kube-system, named `bootstrap-token-<id>`). The token id is public (it names the Secret); the part
  * after the dot is the secret and never leaves a JoinConfiguration.
  */
-export const TOKEN_NAMESPACE = "kube-system";
+const TOKEN_NAMESPACE = "kube-system";
 
 /** The group kubeadm's node bootstrap RBAC binds (what `kubeadm token create` gives a token). */
 export const KUBEADM_NODE_GROUP = "system:bootstrappers:kubeadm:default-node-token";
@@ -25,7 +25,7 @@ export interface OwnedToken {
     expiresAt?: string;
 }
 
-export function secretName(tokenId: string): string {
+function secretName(tokenId: string): string {
     return `bootstrap-token-${tokenId}`;
 }
 
@@ -99,7 +99,9 @@ export async function tokenExpiry(kube: KubeClient, tokenId: string): Promise<{ 
 
 /** Whether a token can still join a machine `marginMs` from `now`: its Secret exists and has not expired. */
 export async function tokenUsable(kube: KubeClient, token: OwnedToken, now = Date.now(), marginMs = 120_000): Promise<boolean> {
-    if (token.expiresAt && Date.parse(token.expiresAt) <= now + marginMs) return false;
+    const expiring = (at: string | undefined) => at !== undefined && Date.parse(at) <= now + marginMs;
+    // The stored expiry answers without asking the cluster; the Secret is what decides otherwise.
+    if (expiring(token.expiresAt)) return false;
     const found = await tokenExpiry(kube, token.tokenId);
-    return found.present && !(found.expiresAt && Date.parse(found.expiresAt) <= now + marginMs);
+    return found.present && !expiring(found.expiresAt);
 }

@@ -64,10 +64,9 @@ const storedToken = (r: RegistrationOutputs): OwnedToken | undefined => (r.token
 
 /** The names of the cluster's Nodes, one list per provider process and ten seconds (every machine's diff asks). */
 const nodeNames = new Map<string, { at: number; names: Promise<Set<string>> }>();
-function clusterNodeNames(kubeconfig: string, timeoutMs: number): Promise<Set<string>> {
+function clusterNodeNames(kubeconfig: string, kube: KubeClient): Promise<Set<string>> {
     const hit = nodeNames.get(kubeconfig);
     if (hit && Date.now() - hit.at < 10_000) return hit.names;
-    const kube = new KubeClient(parseKubeconfig(kubeconfig), timeoutMs);
     const names = kube.listNodeMetadata("").then((r) => new Set(r.nodes.map((n) => n.name)));
     names.catch(() => nodeNames.delete(kubeconfig));
     nodeNames.set(kubeconfig, { at: Date.now(), names });
@@ -85,10 +84,9 @@ function clusterNodeNames(kubeconfig: string, timeoutMs: number): Promise<Set<st
 async function tokenRenewalNeeded(ctx: OperationContext, stored: RegistrationOutputs): Promise<boolean> {
     const token = storedToken(stored);
     if (!token || stored.adopted) return false;
-    const kubeconfig = ctx.kubeconfig();
-    const timeoutMs = stored.httpTimeoutSeconds * 1000;
-    if ((await clusterNodeNames(kubeconfig, timeoutMs)).has(stored.nodeId)) return false;
-    if (await tokenUsable(new KubeClient(parseKubeconfig(kubeconfig), timeoutMs), token)) return false;
+    const kube = new KubeClient(parseKubeconfig(ctx.kubeconfig()), stored.httpTimeoutSeconds * 1000);
+    if ((await clusterNodeNames(ctx.kubeconfig(), kube)).has(stored.nodeId)) return false;
+    if (await tokenUsable(kube, token)) return false;
     return !(await joinedAsThisNode(ctx.ssh(stored.ssh), stored));
 }
 
