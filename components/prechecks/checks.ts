@@ -13,6 +13,7 @@ export interface CheckResult {
     observed: string;
     /** `warning`: passed, but something the user should act on (e.g. a join token that never expires). */
     status: "passed" | "failed" | "skipped" | "warning";
+    /** What to do about it: only on a failed check or a warning (the table is stored per machine, and a passed check needs none). */
     fix?: string;
 }
 
@@ -356,7 +357,7 @@ export function evaluatePrechecks(s: CheckSettings, obs: Observation): CheckResu
             }
         }
     }
-    return results;
+    return results.map(({ fix, ...r }) => (fix !== undefined && (r.status === "failed" || r.status === "warning") ? { ...r, fix } : r));
 }
 
 /**

@@ -13,6 +13,13 @@ describe("prechecks", () => {
         assert.equal(failureMessage("worker-1", "10.0.0.5", rs), undefined);
     });
 
+    it("give a fix only to failed checks and warnings, so a passed machine's stored table holds none", () => {
+        const passed = evaluatePrechecks({ ...base, external: true }, healthyObservation());
+        assert.deepEqual(passed.filter((r) => "fix" in r).map((r) => r.check), []);
+        const r = status(base, healthyObservation({}, { kubeadm: "v1.35.2\nexit=0" })).kubeadm;
+        assert.equal(r.fix, "install kubeadm 1.36.x on the machine");
+    });
+
     it("fail kubeadm on a minor mismatch and say what was compared", () => {
         const r = status(base, healthyObservation({}, { kubeadm: "v1.35.2\nexit=0" })).kubeadm;
         assert.equal(r.status, "failed");
