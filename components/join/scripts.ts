@@ -37,44 +37,38 @@ export interface JoinScriptParams {
  * the state directory, so the join's error says which attempt of this machine failed.
  */
 export function joinScript(p: JoinScriptParams): string {
-    const marker = `{"clusterId":"${p.clusterId}","nodeId":"${p.nodeId}"`;
-    return `${PRELUDE}
-CLUSTER_ID=${q(p.clusterId)}
-NODE_ID=${q(p.nodeId)}
-CONFIG_TEXT=$(cat)
+    // Stored twice in every machine's state (pulumi-command keeps its inputs as outputs), so it is terse.
+    const id = p.nodeId;
+    const marker = `{"clusterId":"${p.clusterId}","nodeId":"${id}"`;
+    return `${PRELUDE}CONFIG_TEXT=$(cat)
+M=${q(marker)}
 if [ "$CONFIG_TEXT" = ${q(REGISTRATION_FAILED)} ]; then
-  echo "node $NODE_ID not joined: its AIOS registration failed in this run (see the $NODE_ID-registration error); nothing was changed on the machine" >&2
-  exit 5
+  echo "node ${id} not joined: its AIOS registration failed in this run (see the ${id}-registration error); nothing was changed on the machine" >&2; exit 5
 fi
 if $SUDO test -e ${KUBELET_CONF}; then
-  if $SUDO grep -qF ${q(marker)} "$MARKER" 2>/dev/null; then
-    echo "already joined to cluster $CLUSTER_ID as node $NODE_ID; nothing to do"
-    exit 0
-  fi
-  echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if that is intended" >&2
-  exit 3
+  if $SUDO grep -qF "$M" "$MARKER" 2>/dev/null; then echo "already joined to cluster ${p.clusterId} as node ${id}; nothing to do"; exit 0; fi
+  echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if intended" >&2; exit 3
 fi
-case "$CONFIG_TEXT" in *"kind: JoinConfiguration"*) ;; *) echo "no join configuration on stdin (the registration adopted this node, but the machine is not joined): run pulumi up again" >&2; exit 4 ;; esac
+case "$CONFIG_TEXT" in *"kind: JoinConfiguration"*) ;; *) echo "no join configuration on stdin (the registration adopted this node, but the machine is not joined): run pulumi up again" >&2; exit 4;; esac
 $SUDO mkdir -p "$STATE_DIR" && $SUDO chmod 700 "$STATE_DIR"
-CONFIG="$STATE_DIR/join-config.yaml"
+CONFIG="$STATE_DIR/join-config.yaml" LOG="$STATE_DIR/join.log" ATTEMPTS="$STATE_DIR/failed-attempts"
 printf '%s\\n' "$CONFIG_TEXT" | (umask 077; $SUDO tee "$CONFIG" >/dev/null)
-CONFIG_TEXT=""
+CONFIG_TEXT=
 ENDPOINT=$($SUDO sed -n 's/^ *apiServerEndpoint: "\\(.*\\)"$/\\1/p' "$CONFIG")
-LOG="$STATE_DIR/join.log"
-{ $SUDO timeout -k 10 ${p.joinTimeoutSeconds} kubeadm join --config "$CONFIG" --node-name "$NODE_ID" 2>&1; echo "aios-exit=$?"; } | redact | $SUDO tee "$LOG" >/dev/null
+{ $SUDO timeout -k 10 ${p.joinTimeoutSeconds} kubeadm join --config "$CONFIG" --node-name ${q(id)} 2>&1; echo "aios-exit=$?"; } | redact | $SUDO tee "$LOG" >/dev/null
 RC=$($SUDO sed -n 's/^aios-exit=//p' "$LOG" | tail -n 1)
 $SUDO rm -f "$CONFIG"
 if [ "\${RC:-1}" != 0 ] || ! $SUDO test -e ${KUBELET_CONF}; then
-  N=$($SUDO cat "$STATE_DIR/failed-attempts" 2>/dev/null || echo 0)
-  printf '%s\\n' "$((N + 1))" | $SUDO tee "$STATE_DIR/failed-attempts" >/dev/null
-  if [ "\${RC:-}" = 124 ] || [ "\${RC:-}" = 137 ]; then WHY="timed out after ${p.joinTimeoutSeconds}s (timeouts.joinSeconds)"; else WHY="exited with status \${RC:-unknown}"; fi
-  echo "kubeadm join on node $NODE_ID $WHY (failed attempt $((N + 1))). kubeadm output, tokens redacted:" >&2
+  N=$(($($SUDO cat "$ATTEMPTS" 2>/dev/null || echo 0) + 1))
+  echo "$N" | $SUDO tee "$ATTEMPTS" >/dev/null
+  case "\${RC:-}" in 124|137) WHY="timed out after ${p.joinTimeoutSeconds}s (timeouts.joinSeconds)";; *) WHY="exited with status \${RC:-unknown}";; esac
+  echo "kubeadm join on node ${id} $WHY (failed attempt $N). kubeadm output, tokens redacted:" >&2
   $SUDO grep -v '^aios-exit=' "$LOG" | tail -n 40 >&2
   exit 1
 fi
-printf '${marker},"endpoint":"%s","joinedAt":"%s"}\\n' "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
-$SUDO rm -f "$STATE_DIR/failed-attempts"
-echo "joined cluster $CLUSTER_ID as node $NODE_ID (kubeadm's output, tokens redacted: $LOG on the machine)"
+printf '%s,"endpoint":"%s","joinedAt":"%s"}\\n' "$M" "$ENDPOINT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | $SUDO tee "$MARKER" >/dev/null
+$SUDO rm -f "$ATTEMPTS"
+echo "joined cluster ${p.clusterId} as node ${id} (kubeadm's output: $LOG on the machine)"
 `;
 }
 

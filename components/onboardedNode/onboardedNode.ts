@@ -190,8 +190,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
                 stdin: pulumi.secret(orWhenStepFailed(registration.joinConfiguration, REGISTRATION_FAILED)),
                 triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],
+                // `logging` unset: pulumi-command then logs stdout and stderr, and the state stores no default.
                 addPreviousOutputInEnv: false,
-                logging: "stdoutAndStderr",
             },
             {
                 parent: this,

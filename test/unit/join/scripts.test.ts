@@ -24,7 +24,7 @@ describe("remote scripts", () => {
     it("the join script takes the token from stdin only and bounds kubeadm with timeout", () => {
         const script = joinScript({ clusterId: "aios-demo", nodeId: "worker-1", joinTimeoutSeconds: 123 });
         assert.match(script, /CONFIG_TEXT=\$\(cat\)/);
-        assert.match(script, /timeout -k 10 123 kubeadm join --config "\$CONFIG" --node-name "\$NODE_ID"/);
+        assert.match(script, /timeout -k 10 123 kubeadm join --config "\$CONFIG" --node-name 'worker-1'/);
         assert.doesNotMatch(script, /--token "\$TOKEN"|kubeadm join[^\n]*\$TOKEN/, "the token must never be an argument");
         assert.match(script, /redact\(\) \{ sed -E 's\/\[a-z0-9\]\{6\}/);
     });

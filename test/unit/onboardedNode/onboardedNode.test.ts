@@ -136,7 +136,7 @@ describe("OnboardedNode wiring", function () {
             assert.ok(!String(join.inputs[field]).includes(TOKEN), `${field} must not hold the token`);
         }
         assert.equal(join.inputs.update, undefined, "one join script: pulumi-command runs create on an update");
-        assert.match(String(join.inputs.create), /kubeadm join --config "\$CONFIG" --node-name "\$NODE_ID"/);
+        assert.match(String(join.inputs.create), /kubeadm join --config "\$CONFIG" --node-name 'worker-3'/);
         assert.equal(join.inputs.addPreviousOutputInEnv, false);
         const reg = findCreated("aios-onboarding:index:Registration", "worker-3-registration")!;
         // The registration looks at the machine itself when AIOS already lists the node (adoption).
