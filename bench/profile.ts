@@ -1,7 +1,8 @@
 // One `pulumi up` of N machines of the local world, with the CPU time and peak memory of each kind of
 // process (engine, program, the aios-onboarding provider plugin, other plugins, SSH, the world's own services), sampled from /proc.
-//   npm run bench:profile -- N [parallelism] [--add-one] [--timeline]
+//   npm run bench:profile -- N [parallelism] [--add-one | --preview] [--timeline]
 // With --add-one, N machines are onboarded first (not profiled) and the profiled up adds machine N + 1.
+// With --preview, N machines are onboarded first and the profiled run is a preview of the same N.
 // With --timeline, it also splits each machine's label latency: label → registry entry re-added (if
 // AIOS lost it) → verify resource reported done by the engine.
 // Tells where an up's time goes before anyone optimises it (docs/benchmarks.md, "Where the time goes").
@@ -24,6 +25,7 @@ const CLASSES: [string, RegExp][] = [
     ["sshd (machines)", /sshd/],
     ["kubeadm/kubelet stand-ins", /kubeadm|kubelet/],
     ["kube-apiserver", /kube-apiserver/],
+    ["kube-controller-manager", /kube-controller-manager/],
     ["etcd", /(^|\/)etcd /],
     ["AIOS stand-ins", /world\/aios/],
 ];
@@ -65,7 +67,8 @@ class ProcessSampler {
                 } else {
                     const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
                     if (!cmd) continue;
-                    known = { cls: CLASSES.find(([, rx]) => rx.test(cmd))?.[0] ?? "other", first: cpu, last: cpu };
+                    const cls = CLASSES.find(([, rx]) => rx.test(cmd))?.[0];
+                    known = { cls: cls ?? `other (${cmd.split(" ").slice(0, 3).join(" ").slice(0, 60)})`, first: cpu, last: cpu };
                     this.seen.set(key, known);
                 }
                 rss.set(known.cls, (rss.get(known.cls) ?? 0) + (Number(f[21]) * 4096) / 2 ** 20);
@@ -129,9 +132,10 @@ class Timeline {
 }
 
 async function main(): Promise<void> {
-    const flags = new Set(["--add-one", "--timeline"]);
+    const flags = new Set(["--add-one", "--preview", "--timeline"]);
     const args = process.argv.slice(2).filter((a) => !flags.has(a));
     const addOne = process.argv.includes("--add-one");
+    const previewOnly = process.argv.includes("--preview");
     const timeline = process.argv.includes("--timeline") ? new Timeline() : undefined;
     const n = Number(args[0] ?? "10");
     const parallelism = args[1] ? Number(args[1]) : undefined;
@@ -141,16 +145,20 @@ async function main(): Promise<void> {
     const kube = new KubeClient(parseKubeconfig(readFileSync(world.kubernetes.kubeconfigPath, "utf8")));
     await resetWorld(world, kube);
     const stack = await stackFor(`profile-${n}`, world, world.machines.slice(0, n), mkdtempSync(join(tmpdir(), "aios-profile-")), parallelism);
+    if (addOne || previewOnly) await stack.up({ parallel: parallelism });
     if (addOne) {
-        await stack.up({ parallel: parallelism });
         await stack.setConfig("machines", machinesConfig(world.machines.slice(0, n + 1)));
     }
     const sampler = new ProcessSampler();
     sampler.start();
     const t0 = Date.now();
     try {
-        await stack.up({ onEvent: timeline?.onEvent, parallel: parallelism });
-        if (timeline) process.stdout.write(await timeline.report(world.aios.controlUrl));
+        if (previewOnly) {
+            await stack.preview({ parallel: parallelism });
+        } else {
+            await stack.up({ onEvent: timeline?.onEvent, parallel: parallelism });
+            if (timeline) process.stdout.write(await timeline.report(world.aios.controlUrl));
+        }
     } finally {
         const seconds = (Date.now() - t0) / 1000;
         const { cpu, peakMiB } = sampler.stop();
@@ -158,7 +166,7 @@ async function main(): Promise<void> {
         const lines = rows.map(([cls, s]) => `${s.toFixed(1).padStart(7)} s  ${(peakMiB.get(cls) ?? 0).toFixed(0).padStart(6)} MiB  ${cls}`);
         const total = [...cpu.values()].reduce((a, s) => a + s, 0);
         process.stdout.write(
-            `pulumi up of ${addOne ? `1 machine added to ${n} onboarded` : `${n} machines`} (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; per kind of process, CPU time and peak RSS:\n` +
+            `${previewOnly ? `pulumi preview of ${n} onboarded machines` : `pulumi up of ${addOne ? `1 machine added to ${n} onboarded` : `${n} machines`}`} (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; per kind of process, CPU time and peak RSS:\n` +
                 `${lines.join("\n")}\n${total.toFixed(1).padStart(7)} s  total\n`,
         );
         await stack.workspace.removeStack(stack.name, { force: true });
