@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import type * as provider from "@pulumi/pulumi/provider";
 import { z } from "zod";
 import { redactSecrets } from "../components/aios/secrets";
@@ -7,7 +8,10 @@ import type { OperationContext, ResourceHandler } from "../components/provider/h
 import { decodeProps, reveal } from "../components/provider/wire";
 import { REGISTRATION_TYPE, registrationHandler } from "../components/registration/registrationResource";
 import { VERIFICATION_TYPE, verificationHandler } from "../components/verify/verificationResource";
+import { ONBOARDED_NODE_TYPE } from "../components/onboardedNode/onboardedNode";
+import { constructOnboardedNode } from "./construct";
 import type { EngineLog } from "./engine";
+import { packageSchema } from "./schema";
 
 /** The type token and the name in a URN (`urn:pulumi:<stack>::<project>::<parent types$>type::<name>`). */
 export function urnParts(urn: string): { type: string; name: string } {
@@ -151,5 +155,15 @@ export class AiosOnboardingProvider implements provider.Provider {
     async delete(_id: string, urn: string, props: unknown): Promise<void> {
         const { handler, name } = handlerOf(urn);
         await reported(handler.delete(this.context(urn, name), props));
+    }
+
+    /** The component for programs in other languages (Pulumi YAML, generated SDKs): see construct.ts. */
+    async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
+        if (type !== ONBOARDED_NODE_TYPE) throw new Error(`the aios-onboarding provider has no component ${type} (it serves ${ONBOARDED_NODE_TYPE})`);
+        return await constructOnboardedNode(name, inputs, options, { kubeconfig: this.kubeconfig, privateKey: this.privateKey });
+    }
+
+    async getSchema(): Promise<string> {
+        return JSON.stringify(packageSchema(this.version));
     }
 }

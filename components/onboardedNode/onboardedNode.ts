@@ -17,7 +17,8 @@ import { PrecheckError, StepSkippedError } from "./errors";
 import { parseNodeArgs } from "./settings";
 import { OnboardingSlot } from "./slots";
 
-const TYPE = "aios-onboarding:index:OnboardedNode";
+/** The resource token of the component, also served by the provider plugin's construct (Pulumi YAML and generated SDKs). */
+export const ONBOARDED_NODE_TYPE = "aios-onboarding:index:OnboardedNode";
 
 keepSecretsOutOfDebugLog();
 
@@ -89,7 +90,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
      */
     constructor(name: string, args: OnboardedNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         // Nothing is passed to super: secrets must not reach the component's state.
-        super(TYPE, name, {}, opts);
+        super(ONBOARDED_NODE_TYPE, name, {}, opts);
         const s = parseNodeArgs(name, args);
         const { cluster, machine, timeouts } = s;
         const privateKey = pulumi.secret(args.privateKey);
