@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Locate or build the Pulumi engine and the Kubernetes control-plane binaries.
 #
-#   bash scripts/toolchain.sh [TOOL...]     TOOL: pulumi command k8s-provider etcd kubernetes (default: all)
+#   bash scripts/toolchain.sh [TOOL...]     TOOL: pulumi yaml command k8s-provider etcd kubernetes (default: all)
 #
 # A binary already on PATH whose version fits is used as it is. Anything else is built from Go modules
 # (wrapper go.mod/go.sum committed under toolchain/<family>/) into a cache outside the clone, keyed by
@@ -29,6 +29,8 @@ COMMAND_PSEUDO=v0.0.0-20260303235922-7f3eb6f3b77c # commit 7f3eb6f3b77c = tag v1
 # The kubernetes provider: the only version the Go module proxy serves is a commit of 2026-01-15 on the 4.24
 # line (toolchain/pulumi-kubernetes/go.mod); package.json pins @pulumi/kubernetes to the matching SDK.
 K8S_PROVIDER_VERSION=4.24.1
+# The Pulumi YAML language host (examples/yaml): the version toolchain/pulumi-language-yaml/go.mod pins.
+YAML_HOST_VERSION=v1.25.0
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath
 
@@ -185,6 +187,32 @@ tool_pulumi() {
   # The engine takes a language host that sits next to the (symlink-resolved) CLI as bundled, so a PATH
   # that holds only the CLI finds it without a "using … from $PATH" warning (scripts/pulumi-env.sh).
   ln -sfn "$CACHE/$key/bin/pulumi-language-nodejs" "$CACHE/pulumi-$PULUMI_VERSION/bin/pulumi-language-nodejs"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# pulumi-language-yaml: runs the Pulumi YAML programs of examples/yaml
+
+tool_yaml() {
+  local found
+  if found=$(which_foreign pulumi-language-yaml); then
+    log "using pulumi-language-yaml from PATH ($found)"
+    link "$found" pulumi-language-yaml
+    return
+  fi
+  local key=pulumi-language-yaml-$YAML_HOST_VERSION recipe="ldflags=-s -w" stamp
+  stamp=$(stamp_of pulumi-language-yaml "$recipe")
+  if ! is_built "$key" "$stamp" pulumi-language-yaml; then
+    local started src
+    started=$(start_build "$key")
+    src=$(prepare_src pulumi-language-yaml "$key")
+    run_logged "$key" "go build pulumi-language-yaml" \
+      go_in "$src" build -ldflags "-s -w" -o "$CACHE/$key.tmp/bin/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+    finish "$key" "$stamp" "$started"
+  fi
+  link "$CACHE/$key/bin/pulumi-language-yaml" pulumi-language-yaml
+  # Next to a CLI this script built, as the Node.js host is, so the engine takes it as bundled.
+  [[ -d "$CACHE/pulumi-$PULUMI_VERSION/bin" ]] && ln -sfn "$CACHE/$key/bin/pulumi-language-yaml" "$CACHE/pulumi-$PULUMI_VERSION/bin/pulumi-language-yaml"
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -426,11 +454,11 @@ check_node() {
 
 main() {
   local tools=("$@") t
-  ((${#tools[@]})) || tools=(pulumi command k8s-provider etcd kubernetes)
+  ((${#tools[@]})) || tools=(pulumi yaml command k8s-provider etcd kubernetes)
   for t in "${tools[@]}"; do
     case $t in
-      pulumi | command | k8s-provider | etcd | kubernetes) ;;
-      *) die "unknown tool '$t' (expected: pulumi command k8s-provider etcd kubernetes)" ;;
+      pulumi | yaml | command | k8s-provider | etcd | kubernetes) ;;
+      *) die "unknown tool '$t' (expected: pulumi yaml command k8s-provider etcd kubernetes)" ;;
     esac
   done
   check_node
@@ -441,7 +469,7 @@ main() {
   exec 9>"$CACHE/.lock"
   flock 9
 
-  for t in pulumi command k8s-provider etcd kubernetes; do # cheap and most needed first
+  for t in pulumi yaml command k8s-provider etcd kubernetes; do # cheap and most needed first
     [[ " ${tools[*]} " == *" $t "* ]] || continue
     "tool_${t//-/_}"
   done
