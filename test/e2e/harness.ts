@@ -681,18 +681,30 @@ export function crashReport(r: RunResult): string | undefined {
     return /failed with an unhandled exception/.test(r.text) ? excerpt(errorDiagnostics(r).join("\n"), 1500) : undefined;
 }
 
+/** A project other than the repository's TypeScript one: its folder and how a spec becomes its stack config. */
+export interface E2EProject {
+    dir: string;
+    /** The project's name: the namespace of its config keys. */
+    name: string;
+    config: (spec: StackSpec) => ConfigMap;
+    /** The config's keys are property paths (`machines["worker-1"].host`), as for a Pulumi YAML program's object config. */
+    pathKeys?: boolean;
+}
+
 export class E2EStack {
     private constructor(
         readonly name: string,
         readonly stack: Stack,
         public spec: StackSpec,
+        readonly project: E2EProject,
     ) {}
 
-    static async create(label: string, spec: StackSpec): Promise<E2EStack> {
+    static async create(label: string, spec: StackSpec, project?: E2EProject): Promise<E2EStack> {
         const s = suiteInfo();
+        const p = project ?? { dir: s.projectDir, name: "aios-onboarding", config: stackConfig };
         const name = `e2e-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 40)}-${++stackCounter}`;
-        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: s.projectDir }, { pulumiCommand: s.pulumiCommand, envVars: s.envVars });
-        const e = new E2EStack(name, stack, spec);
+        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: p.dir }, { pulumiCommand: s.pulumiCommand, envVars: s.envVars });
+        const e = new E2EStack(name, stack, spec, p);
         openStacks.add(e);
         await e.configure(spec);
         return e;
@@ -701,13 +713,12 @@ export class E2EStack {
     /** Replaces the whole config (keys no longer in the spec are removed). */
     async configure(spec: StackSpec): Promise<void> {
         this.spec = spec;
-        const cfg = stackConfig(spec);
-        const current = await this.stack.getAllConfig();
-        const stale = Object.keys(current)
-            .map((k) => k.replace(/^aios-onboarding:/, ""))
-            .filter((k) => !(k in cfg));
+        const cfg = this.project.config(spec);
+        const current = Object.keys(await this.stack.getAllConfig()).map((k) => k.slice(`${this.project.name}:`.length));
+        // Path keys set parts of an object, so a part no longer in the spec goes only with its whole key.
+        const stale = this.project.pathKeys ? current : current.filter((k) => !(k in cfg));
         if (stale.length) await this.stack.removeAllConfig(stale);
-        await this.stack.setAllConfig(cfg);
+        await this.stack.setAllConfig(cfg, this.project.pathKeys);
     }
 
     private async capture(kind: RunResult["kind"], fn: (onOutput: (s: string) => void, onEvent: (e: EngineEvent) => void) => Promise<{ changes?: Record<string, number>; outputs?: Record<string, unknown> }>): Promise<RunResult> {
@@ -779,7 +790,7 @@ export class E2EStack {
      */
     async exportState(): Promise<string> {
         const s = suiteInfo();
-        const r = await run(s.pulumiCommand.command, ["stack", "export", "--stack", this.name], { env: { ...process.env, ...s.envVars }, cwd: s.projectDir });
+        const r = await run(s.pulumiCommand.command, ["stack", "export", "--stack", this.name], { env: { ...process.env, ...s.envVars }, cwd: this.project.dir });
         assert.equal(r.code, 0, `pulumi stack export: ${r.stderr}`);
         corpus.add(`${this.name} exported state`, r.stdout);
         corpus.add(`${this.name} exported state (--show-secrets, secret values left out)`, JSON.stringify(withoutSecretValues(await this.stack.exportStack())));
@@ -814,7 +825,7 @@ export class E2EStack {
     /** `pulumi cancel --yes`, as a user runs it after an interrupted run left the stack locked. */
     async cancel(): Promise<Exec> {
         const s = suiteInfo();
-        return run(s.pulumiCommand.command, ["cancel", "--yes", "--stack", this.name], { env: { ...process.env, ...s.envVars }, cwd: s.projectDir });
+        return run(s.pulumiCommand.command, ["cancel", "--yes", "--stack", this.name], { env: { ...process.env, ...s.envVars }, cwd: this.project.dir });
     }
 
     /** Resources in the state, by URN suffix (type and name). */
@@ -878,6 +889,17 @@ export async function anotherCheckout(): Promise<OtherCheckout> {
 
 export function newStack(label: string, spec: StackSpec): Promise<E2EStack> {
     return E2EStack.create(label, spec);
+}
+
+/**
+ * A folder for a project of the suite's own (e.g. a Pulumi YAML program): `pulumiYaml` is its Pulumi.yaml,
+ * with `${repo}` standing for the repository's folder (its provider plugin is in ${repo}/bin).
+ */
+export function projectDir(label: string, pulumiYaml: string): string {
+    const dir = path.join(suiteInfo().tmp, `project-${label}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), pulumiYaml.split("${repo}").join(repoRoot));
+    return dir;
 }
 
 // ---------------------------------------------------------------------------------------------- assertions
