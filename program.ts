@@ -4,20 +4,8 @@ import { onboardCluster, readClusterStack } from "./components/fleet/fleet";
 
 type Onboarded = { nodeId: string; nodeName: string; kubeletVersion: string; nodeID: string | null; addresses: string[] } | { nodeId: string; error: string };
 
-// The engine stores with every resource the call stack it was declared from (`stackTrace`): declared
-// while the module loads, that is 23 frames of the module loader and ts-node (0.8 KB per resource);
-// declared after an await, the SDK's awaiting frames. Declared from a macrotask nobody awaits, it is
-// this file's frames alone.
-export = () =>
-    new Promise<{ onboarded: pulumi.Output<Onboarded[]> }>((resolve, reject) =>
-        setImmediate(() => {
-            try {
-                resolve(declare());
-            } catch (e) {
-                reject(e);
-            }
-        }),
-    );
+// What the engine stores of each resource's call stack is its declaration alone (bin/program.js).
+export = declare;
 
 function declare(): { onboarded: pulumi.Output<Onboarded[]> } {
     const nodes = onboardCluster(readClusterStack());
