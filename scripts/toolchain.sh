@@ -170,23 +170,26 @@ tool_pulumi() {
   link "$CACHE/$key/bin/pulumi" pulumi
   link "$CACHE/$key/bin/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
 
-  key=pulumi-language-nodejs-$NODEJS_HOST_VERSION
-  ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$NODEJS_HOST_VERSION"
-  recipe="ldflags=$ldflags"
-  stamp=$(stamp_of pulumi-language-nodejs "$recipe")
-  if ! is_built "$key" "$stamp" pulumi-language-nodejs; then
-    local started src
+  language_host pulumi-language-nodejs "pulumi-language-nodejs-$NODEJS_HOST_VERSION" \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$NODEJS_HOST_VERSION" \
+    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+}
+
+# Builds (unless cached) and links a language host, one Go binary from its wrapper module
+# (toolchain/NAME), and puts it next to a CLI this script built: the engine takes a language host that
+# sits next to the (symlink-resolved) CLI as bundled, so a PATH that holds only the CLI finds it without
+# a "using … from $PATH" warning (scripts/pulumi-env.sh).
+language_host() { # NAME KEY LDFLAGS PACKAGE
+  local name=$1 key=$2 ldflags=$3 package=$4 stamp started src
+  stamp=$(stamp_of "$name" "ldflags=$ldflags")
+  if ! is_built "$key" "$stamp" "$name"; then
     started=$(start_build "$key")
-    src=$(prepare_src pulumi-language-nodejs "$key")
-    run_logged "$key" "go build pulumi-language-nodejs" \
-      go_in "$src" build -ldflags "$ldflags" -o "$CACHE/$key.tmp/bin/pulumi-language-nodejs" \
-      github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+    src=$(prepare_src "$name" "$key")
+    run_logged "$key" "go build $name" go_in "$src" build -ldflags "$ldflags" -o "$CACHE/$key.tmp/bin/$name" "$package"
     finish "$key" "$stamp" "$started"
   fi
-  link "$CACHE/$key/bin/pulumi-language-nodejs" pulumi-language-nodejs
-  # The engine takes a language host that sits next to the (symlink-resolved) CLI as bundled, so a PATH
-  # that holds only the CLI finds it without a "using … from $PATH" warning (scripts/pulumi-env.sh).
-  ln -sfn "$CACHE/$key/bin/pulumi-language-nodejs" "$CACHE/pulumi-$PULUMI_VERSION/bin/pulumi-language-nodejs"
+  link "$CACHE/$key/bin/$name" "$name"
+  if [[ -d "$CACHE/pulumi-$PULUMI_VERSION/bin" ]]; then ln -sfn "$CACHE/$key/bin/$name" "$CACHE/pulumi-$PULUMI_VERSION/bin/$name"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -199,20 +202,7 @@ tool_yaml() {
     link "$found" pulumi-language-yaml
     return
   fi
-  local key=pulumi-language-yaml-$YAML_HOST_VERSION recipe="ldflags=-s -w" stamp
-  stamp=$(stamp_of pulumi-language-yaml "$recipe")
-  if ! is_built "$key" "$stamp" pulumi-language-yaml; then
-    local started src
-    started=$(start_build "$key")
-    src=$(prepare_src pulumi-language-yaml "$key")
-    run_logged "$key" "go build pulumi-language-yaml" \
-      go_in "$src" build -ldflags "-s -w" -o "$CACHE/$key.tmp/bin/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
-    finish "$key" "$stamp" "$started"
-  fi
-  link "$CACHE/$key/bin/pulumi-language-yaml" pulumi-language-yaml
-  # Next to a CLI this script built, as the Node.js host is, so the engine takes it as bundled.
-  [[ -d "$CACHE/pulumi-$PULUMI_VERSION/bin" ]] && ln -sfn "$CACHE/$key/bin/pulumi-language-yaml" "$CACHE/pulumi-$PULUMI_VERSION/bin/pulumi-language-yaml"
-  return 0
+  language_host pulumi-language-yaml "pulumi-language-yaml-$YAML_HOST_VERSION" "-s -w" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 
 # ---------------------------------------------------------------------------------------------------------
