@@ -21,6 +21,19 @@ function packageVersion(): string {
 const args = process.argv.slice(2);
 const onboarding = new AiosOnboardingProvider(packageVersion(), new EngineLog(args[0]));
 onConfigure((config) => onboarding.configure(config));
+// The engine ends its plugins with SIGINT (then SIGKILL 5 s later) once its last step is done: the
+// provider deletes the join tokens nothing else will, then exits. A second signal ends it at once.
+let ending = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+        if (ending) process.exit(1);
+        ending = true;
+        onboarding
+            .shutdown(3_500)
+            .catch((e: unknown) => process.stderr.write(`pulumi-resource-aios-onboarding: at shutdown: ${e instanceof Error ? e.message : String(e)}\n`))
+            .finally(() => process.exit(0));
+    });
+}
 provider.main(onboarding, args).catch((e: unknown) => {
     process.stderr.write(`pulumi-resource-aios-onboarding: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);

@@ -2,6 +2,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as provider from "@pulumi/pulumi/provider";
 import { z } from "zod";
 import { redactSecrets } from "../components/aios/secrets";
+import { JoinTokenLedger } from "../components/join/tokenLedger";
+import { KubeClient } from "../components/kube/client";
+import { parseKubeconfig } from "../components/kube/kubeconfig";
 import { removeKubeconfigCopies } from "../components/kube/providerCopies";
 import { PRECHECKS_TYPE, prechecksHandler } from "../components/prechecks/prechecksResource";
 import type { OperationContext, ResourceHandler } from "../components/provider/handler";
@@ -71,6 +74,7 @@ async function reported<T>(op: Promise<T>): Promise<T> {
 export class AiosOnboardingProvider implements provider.Provider {
     private kubeconfig: string | undefined;
     private privateKey: string | undefined;
+    private readonly joinTokens = new JoinTokenLedger();
 
     constructor(
         readonly version: string,
@@ -108,7 +112,34 @@ export class AiosOnboardingProvider implements provider.Provider {
             info: (m) => write(m, false),
             warn: (m) => write(m, false, true),
             progress: (m) => write(m, true),
+            joinTokens: this.joinTokens,
         };
+    }
+
+    /**
+     * Before the process ends (the engine's SIGINT after its last step): deletes the join tokens this
+     * process handed out that no verification or offboarding deleted, because a join failed or the run
+     * stopped before their machines' verifications (see JoinTokenLedger). Within `deadlineMs`, less than
+     * the engine's 5 s before its SIGKILL. Says what it did in the engine's log.
+     */
+    async shutdown(deadlineMs: number): Promise<void> {
+        const pending = this.joinTokens.pending;
+        if (pending.length === 0) return;
+        const kubeconfig = this.kubeconfig;
+        if (!kubeconfig) return;
+        const target = parseKubeconfig(kubeconfig);
+        const { deleted, left } = await this.joinTokens.revokeAll((timeoutMs) => new KubeClient(target, Math.min(timeoutMs, deadlineMs)), deadlineMs);
+        const said: Promise<void>[] = [];
+        if (deleted.length > 0) {
+            said.push(this.log?.write("", `deleted the join token(s) ${deleted.join(", ")}: their machines' joins failed or were not verified in this run; the next \`pulumi up\` gets new ones where a machine still needs to join`) ?? Promise.resolve());
+        }
+        for (const { tokenId, reason } of left) {
+            said.push(
+                this.log?.write("", `the join token ${tokenId} could not be deleted (${redactSecrets(reason)}); it stops working when it expires, or delete Secret kube-system/bootstrap-token-${tokenId}`, { warning: true }) ??
+                    Promise.resolve(),
+            );
+        }
+        await Promise.race([Promise.all(said), new Promise((r) => setTimeout(r, 500))]);
     }
 
     async check(urn: string, olds: unknown, news: unknown): Promise<provider.CheckResult> {

@@ -87,7 +87,7 @@ function expiry(now: number, minutes: number): string {
 }
 
 /** Deletes a token's Secret; true when it existed. */
-export function deleteBootstrapToken(kube: KubeClient, tokenId: string): Promise<boolean> {
+export function deleteBootstrapToken(kube: Pick<KubeClient, "deleteSecret">, tokenId: string): Promise<boolean> {
     return kube.deleteSecret(TOKEN_NAMESPACE, secretName(tokenId));
 }
 

@@ -1,4 +1,5 @@
 import type * as provider from "@pulumi/pulumi/provider";
+import type { JoinTokenLedger } from "../join/tokenLedger";
 import type { SshTarget, StoredSshTarget } from "../machine/ssh";
 
 /**
@@ -19,6 +20,8 @@ export interface OperationContext {
     warn(message: string): void;
     /** The resource's status line while it works (not kept). */
     progress(message: string): void;
+    /** The join tokens this process handed out that no verification or offboarding has deleted yet. */
+    readonly joinTokens: JoinTokenLedger;
 }
 
 /**

@@ -133,6 +133,7 @@ export const registrationHandler: ResourceHandler = {
         const inputs = decodeInputs(ctx.name, props);
         const result = await register({ ...inputs, ssh: ctx.ssh(inputs.ssh) }, ctx.kubeconfig());
         if (result.adopted) ctx.info(`machine ${inputs.ssh.host} is already joined to cluster ${inputs.clusterId} as node ${inputs.node.id}: adopted, no kubeadm join`);
+        if (result.token) ctx.joinTokens.issued(result.token.tokenId, inputs.httpTimeoutSeconds * 1000);
         return { id: `${inputs.clusterId}/${inputs.node.id}`, outs: outputs(inputs, result) };
     },
     async update(ctx, olds, news) {
@@ -142,6 +143,7 @@ export const registrationHandler: ResourceHandler = {
         if (!(await tokenRenewalNeeded(ctx, before))) return { outs: outputs(inputs, kept) };
         const renewed = await renewJoinToken(inputs, before.joinConfiguration, ctx.kubeconfig());
         ctx.info(`node ${inputs.node.id}: a new join token (${renewed.token?.tokenId}) replaces the one its failed or late join left`);
+        if (renewed.token) ctx.joinTokens.issued(renewed.token.tokenId, inputs.httpTimeoutSeconds * 1000);
         return { outs: outputs(inputs, { ...kept, ...renewed }) };
     },
     async read(ctx, id, props) {
@@ -155,6 +157,9 @@ export const registrationHandler: ResourceHandler = {
         await resetMachine({ ...r, ssh }, (m) => ctx.info(m));
         ctx.info(await forgetNode(r));
         ctx.info((await kube.deleteNode(r.nodeId)) ? `deleted Node ${r.nodeId}` : `Node ${r.nodeId} was already gone`);
-        if (r.tokenId && (await deleteBootstrapToken(kube, r.tokenId))) ctx.info(`deleted the join token ${r.tokenId} the machine still held`);
+        if (r.tokenId) {
+            if (await deleteBootstrapToken(kube, r.tokenId)) ctx.info(`deleted the join token ${r.tokenId} the machine still held`);
+            ctx.joinTokens.spent(r.tokenId);
+        }
     },
 };

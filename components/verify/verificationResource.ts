@@ -139,6 +139,7 @@ async function spendingToken<T>(ctx: OperationContext, i: VerificationInputs, st
         if (!i.tokenId) return;
         const kube = new KubeClient(parseKubeconfig(ctx.kubeconfig()), i.httpTimeoutSeconds * 1000);
         if (await deleteBootstrapToken(kube, i.tokenId)) ctx.info(`deleted the join token ${i.tokenId} of node ${i.node.id}`);
+        ctx.joinTokens.spent(i.tokenId);
     };
     let result: T;
     try {

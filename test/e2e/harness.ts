@@ -377,6 +377,7 @@ export const aios = {
 export interface SeenToken {
     id: string;
     firstSeen: number;
+    /** The latest expiration the watcher saw on it. */
     expiresAt?: string;
     description: string;
 }
@@ -412,7 +413,10 @@ function recordToken(s: SecretObject): void {
     const secret = d("token-secret") ?? "";
     if (!id || !secret) return;
     ledger.tokens.add(`${id}.${secret}`);
-    if (!ledger.seen.has(id)) ledger.seen.set(id, { id, firstSeen: Date.now(), expiresAt: d("expiration"), description: d("description") ?? "" });
+    const seen = ledger.seen.get(id);
+    if (!seen) ledger.seen.set(id, { id, firstSeen: Date.now(), expiresAt: d("expiration"), description: d("description") ?? "" });
+    // AIOS's gateway mints a token without expiry; the registration gives it one a moment later.
+    else seen.expiresAt = d("expiration") ?? seen.expiresAt;
 }
 
 /** The tokens first seen at or after `since` (ms): those a run of the product made (AIOS's gateway, or the product itself). */

@@ -1,3 +1,4 @@
+import { JoinTokenLedger } from "../../components/join/tokenLedger";
 import type { OperationContext } from "../../components/provider/handler";
 
 /** An OperationContext that records what an operation told the user. */
@@ -22,5 +23,6 @@ export function recordingContext(name: string, kubeconfig?: string, privateKey?:
         info: (m) => void lines.push(m),
         warn: (m) => void warnings.push(m),
         progress: (m) => void status.push(m),
+        joinTokens: new JoinTokenLedger(),
     };
 }

@@ -39,4 +39,14 @@ describe("the plugin executable", function () {
             child.kill();
         }
     });
+
+    it("ends at once on the engine's SIGINT (its shutdown signal) when it holds no join token", async () => {
+        const child = spawn(path.join(repo, "bin", "pulumi-resource-aios-onboarding"), ["127.0.0.1:1"], { stdio: ["ignore", "pipe", "pipe"] });
+        await new Promise((resolve) => child.stdout.once("data", resolve));
+        const started = Date.now();
+        const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+        child.kill("SIGINT");
+        assert.equal(await exited, 0);
+        assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms: the engine waits for it after every run`);
+    });
 });

@@ -124,6 +124,8 @@ describe("a registration's join token", () => {
                 assert.equal(outs.registeredAt, stored.registeredAt);
                 assert.deepEqual(registry.received, [], "AIOS was asked nothing: no second registration, no second waiter");
                 assert.match(ctx.lines.join("\n"), new RegExp(`node worker-1: a new join token \\(${outs.tokenId}\\) replaces`));
+                // Until a verification or offboarding deletes it, the provider process holds it for its shutdown.
+                assert.deepEqual(ctx.joinTokens.pending, [outs.tokenId]);
             } finally {
                 await registry.close();
             }
@@ -135,7 +137,9 @@ describe("a registration's join token", () => {
         const registry = await fakeRegistry([{ ...loadClusterExample(), id: "aios-demo" }]);
         try {
             const ctx = recordingContext("m1-registration", kube.kubeconfig);
+            ctx.joinTokens.issued("abcdef", 2000);
             await registrationHandler.delete(ctx, { ...owned, registryUrl: registry.url, forceRemove: true });
+            assert.deepEqual(ctx.joinTokens.pending, [], "the provider still holds the token for its shutdown");
             assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false);
             assert.ok(ctx.lines.includes("deleted the join token abcdef the machine still held"), ctx.lines.join("\n"));
         } finally {

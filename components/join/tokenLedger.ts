@@ -1,0 +1,67 @@
+import type { KubeClient } from "../kube/client";
+import { deleteBootstrapToken } from "./bootstrapTokens";
+
+/** What revoking the open tokens did: the ids deleted (or already gone), and those that could not be. */
+export interface Revoked {
+    deleted: string[];
+    left: { tokenId: string; reason: string }[];
+}
+
+/**
+ * The join tokens one provider process handed out (a registration's create or update) that no
+ * verification or offboarding has deleted yet. A join that fails ends the engine's run before the
+ * machine's verification starts, and no later step can run then; the engine does end every plugin it
+ * started, with SIGINT first and up to 5 s before a SIGKILL, after its last step. Deleting what this
+ * ledger holds then leaves no usable token behind a failed join, or behind a run stopped by another
+ * machine's failure (a machine that did join needs its token no more: its kubelet has a certificate).
+ */
+export class JoinTokenLedger {
+    private readonly open = new Map<string, number>();
+
+    /** A token handed to a machine's join; `timeoutMs` bounds each request that deletes it. */
+    issued(tokenId: string, timeoutMs: number): void {
+        this.open.set(tokenId, timeoutMs);
+    }
+
+    /** A token deleted by its verification or offboarding (or found gone). */
+    spent(tokenId: string): void {
+        this.open.delete(tokenId);
+    }
+
+    /** The ids still open, oldest first. */
+    get pending(): string[] {
+        return [...this.open.keys()];
+    }
+
+    /**
+     * Deletes every open token at once, each within its own timeout and all within `deadlineMs`. A token
+     * that cannot be deleted stays open (a later call tries again); it still expires by itself
+     * (`joinTokenMinutes` after it was issued).
+     */
+    async revokeAll(kube: (timeoutMs: number) => Pick<KubeClient, "deleteSecret">, deadlineMs: number): Promise<Revoked> {
+        const result: Revoked = { deleted: [], left: [] };
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<string>((resolve) => {
+            timer = setTimeout(() => resolve(`no answer within ${deadlineMs} ms`), deadlineMs);
+        });
+        await Promise.all(
+            [...this.open].map(async ([tokenId, timeoutMs]) => {
+                const outcome = await Promise.race([
+                    deleteBootstrapToken(kube(timeoutMs), tokenId).then(
+                        () => undefined,
+                        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+                    ),
+                    deadline,
+                ]);
+                if (outcome === undefined) {
+                    this.spent(tokenId);
+                    result.deleted.push(tokenId);
+                } else {
+                    result.left.push({ tokenId, reason: outcome });
+                }
+            }),
+        );
+        clearTimeout(timer);
+        return result;
+    }
+}
