@@ -11,8 +11,7 @@ import type { OperationContext, ResourceHandler } from "../components/provider/h
 import { decodeProps, reveal } from "../components/provider/wire";
 import { REGISTRATION_TYPE, registrationHandler } from "../components/registration/registrationResource";
 import { VERIFICATION_TYPE, verificationHandler } from "../components/verify/verificationResource";
-import { ONBOARDED_NODE_TYPE } from "../components/onboardedNode/onboardedNode";
-import { constructOnboardedNode } from "./construct";
+import { ONBOARDED_NODE_TYPE } from "../components/onboardedNode/typeToken";
 import type { EngineLog } from "./engine";
 import { packageSchema } from "./schema";
 
@@ -191,6 +190,9 @@ export class AiosOnboardingProvider implements provider.Provider {
     /** The component for programs in other languages (Pulumi YAML, generated SDKs): see construct.ts. */
     async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
         if (type !== ONBOARDED_NODE_TYPE) throw new Error(`the aios-onboarding provider has no component ${type} (it serves ${ONBOARDED_NODE_TYPE})`);
+        // Loaded on first use: the component brings the whole SDK, a second of CPU at every start of a
+        // plugin that most stacks (TypeScript programs) never ask to construct anything.
+        const { constructOnboardedNode } = await import("./construct");
         return await constructOnboardedNode(name, inputs, options, { kubeconfig: this.kubeconfig, privateKey: this.privateKey });
     }
 

@@ -8,7 +8,7 @@ import { registrationInputs } from "../components/registration/register";
 import { registrationOutputs, REGISTRATION_TYPE } from "../components/registration/registrationResource";
 import { verificationInputs, verificationOutputs, VERIFICATION_TYPE } from "../components/verify/verificationResource";
 import { PRECHECK_NAMES } from "../components/prechecks/checks";
-import { ONBOARDED_NODE_TYPE } from "../components/onboardedNode/onboardedNode";
+import { ONBOARDED_NODE_TYPE } from "../components/onboardedNode/typeToken";
 
 export const PACKAGE = "aios-onboarding";
 

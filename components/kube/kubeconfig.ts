@@ -38,6 +38,16 @@ function dataOrFile(data: unknown, file: unknown, what: string): Buffer | undefi
  * never quote the document: it holds credentials.
  */
 export function parseKubeconfig(text: string): KubeTarget {
+    // The provider plugin parses the stack's one kubeconfig for every operation (hundreds in a preview of a rack).
+    if (lastParsed?.text === text) return lastParsed.target;
+    const target = parseKubeconfigText(text);
+    lastParsed = { text, target: Object.freeze(target) };
+    return target;
+}
+
+let lastParsed: { text: string; target: KubeTarget } | undefined;
+
+function parseKubeconfigText(text: string): KubeTarget {
     let doc: unknown;
     try {
         doc = load(text);

@@ -16,9 +16,7 @@ import type { OnboardedNodeArgs } from "./args";
 import { PrecheckError, StepSkippedError } from "./errors";
 import { parseNodeArgs } from "./settings";
 import { OnboardingSlot } from "./slots";
-
-/** The resource token of the component, also served by the provider plugin's construct (Pulumi YAML and generated SDKs). */
-export const ONBOARDED_NODE_TYPE = "aios-onboarding:index:OnboardedNode";
+import { ONBOARDED_NODE_TYPE } from "./typeToken";
 
 keepSecretsOutOfDebugLog();
 
