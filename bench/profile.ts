@@ -1,12 +1,15 @@
 // One `pulumi up` of N machines of the local world, with the CPU time and peak memory of each kind of
 // process (engine, program, the aios-onboarding provider plugin, other plugins, SSH, the world's own services), sampled from /proc.
-//   npm run bench:profile -- N [parallelism] [--add-one | --preview] [--timeline]
+//   npm run bench:profile -- N [parallelism] [--add-one | --preview] [--timeline] [--engine-profile]
 // With --add-one, N machines are onboarded first (not profiled) and the profiled up adds machine N + 1.
 // With --preview, N machines are onboarded first and the profiled run is a preview of the same N.
 // With --timeline, it also splits each machine's label latency: label → registry entry re-added (if
 // AIOS lost it) → verify resource reported done by the engine.
+// With --engine-profile, the engine of the profiled run also writes its own Go CPU profile (the CLI's
+// `--profiling`, through a `pulumi` script put first on PATH), summarised with `go tool pprof`.
 // Tells where an up's time goes before anyone optimises it (docs/benchmarks.md, "Where the time goes").
-import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, mkdtempSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
@@ -16,7 +19,7 @@ import { parseKubeconfig } from "../components/kube/kubeconfig";
 import { machinesConfig, readWorld, resetWorld, stackFor } from "./bench";
 
 const CLASSES: [string, RegExp][] = [
-    ["engine (pulumi CLI)", /(^|\/)pulumi (up|preview|destroy)/],
+    ["engine (pulumi CLI)", /(^|\/)pulumi (--profiling \S+ )?(up|preview|destroy)/],
     ["language host", /pulumi-language-nodejs/],
     ["command plugin", /pulumi-resource-command/],
     ["provider plugin (node)", /bin\/provider\.js|provider\/main\.js/],
@@ -131,12 +134,45 @@ class Timeline {
     }
 }
 
+/**
+ * Puts a `pulumi` first on PATH that runs the real CLI with `--profiling <dir>/<command>` for `up` and
+ * `preview` once `armed` is true (the runs before the profiled one are not profiled). Returns the folder
+ * the profiles go to and the switch.
+ */
+function engineProfiling(): { dir: string; real: string; arm(): void } {
+    const real = realpathSync(spawnSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8" }).stdout.trim());
+    const root = mkdtempSync(join(tmpdir(), "aios-engine-profile-"));
+    const dir = join(root, "profiles");
+    mkdirSync(join(root, "bin"));
+    mkdirSync(dir);
+    const armed = join(root, "armed");
+    writeFileSync(
+        join(root, "bin", "pulumi"),
+        `#!/usr/bin/env bash\nif [ -e '${armed}' ]; then case " $* " in *" up "*|*" preview "*) exec '${real}' --profiling '${dir}/'"$1" "$@";; esac; fi\nexec '${real}' "$@"\n`,
+    );
+    chmodSync(join(root, "bin", "pulumi"), 0o755);
+    process.env.PATH = `${join(root, "bin")}:${process.env.PATH ?? ""}`;
+    return { dir, real, arm: () => writeFileSync(armed, "") };
+}
+
+/** The engine's hottest call paths, from each CPU profile it wrote. */
+function engineProfileSummary(profiling: { dir: string; real: string }): string {
+    return readdirSync(profiling.dir)
+        .filter((f) => f.endsWith(".cpu"))
+        .map((f) => {
+            const r = spawnSync("go", ["tool", "pprof", "-top", "-cum", "-nodecount=30", profiling.real, join(profiling.dir, f)], { encoding: "utf8" });
+            return `engine CPU profile ${join(profiling.dir, f)} (go tool pprof -top -cum):\n${r.status === 0 ? r.stdout : r.stderr}`;
+        })
+        .join("\n");
+}
+
 async function main(): Promise<void> {
-    const flags = new Set(["--add-one", "--preview", "--timeline"]);
+    const flags = new Set(["--add-one", "--preview", "--timeline", "--engine-profile"]);
     const args = process.argv.slice(2).filter((a) => !flags.has(a));
     const addOne = process.argv.includes("--add-one");
     const previewOnly = process.argv.includes("--preview");
     const timeline = process.argv.includes("--timeline") ? new Timeline() : undefined;
+    const profiling = process.argv.includes("--engine-profile") ? engineProfiling() : undefined;
     const n = Number(args[0] ?? "10");
     const parallelism = args[1] ? Number(args[1]) : undefined;
     const world = readWorld();
@@ -149,6 +185,7 @@ async function main(): Promise<void> {
     if (addOne) {
         await stack.setConfig("machines", machinesConfig(world.machines.slice(0, n + 1)));
     }
+    profiling?.arm();
     const sampler = new ProcessSampler();
     sampler.start();
     const t0 = Date.now();
@@ -169,6 +206,7 @@ async function main(): Promise<void> {
             `${previewOnly ? `pulumi preview of ${n} onboarded machines` : `pulumi up of ${addOne ? `1 machine added to ${n} onboarded` : `${n} machines`}`} (parallelism ${parallelism ?? "default"}): ${seconds.toFixed(1)} s wall; per kind of process, CPU time and peak RSS:\n` +
                 `${lines.join("\n")}\n${total.toFixed(1).padStart(7)} s  total\n`,
         );
+        if (profiling) process.stdout.write(engineProfileSummary(profiling));
         await stack.workspace.removeStack(stack.name, { force: true });
         await resetWorld(world, kube);
     }
