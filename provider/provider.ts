@@ -122,22 +122,17 @@ export class AiosOnboardingProvider implements provider.Provider {
      * the engine's 5 s before its SIGKILL. Says what it did in the engine's log.
      */
     async shutdown(deadlineMs: number): Promise<void> {
-        const pending = this.joinTokens.pending;
-        if (pending.length === 0) return;
-        const kubeconfig = this.kubeconfig;
-        if (!kubeconfig) return;
-        const target = parseKubeconfig(kubeconfig);
-        const { deleted, left } = await this.joinTokens.revokeAll((timeoutMs) => new KubeClient(target, Math.min(timeoutMs, deadlineMs)), deadlineMs);
-        const said: Promise<void>[] = [];
+        if (this.joinTokens.pending.length === 0 || !this.kubeconfig) return;
+        const kube = new KubeClient(parseKubeconfig(this.kubeconfig), deadlineMs);
+        const { deleted, left } = await this.joinTokens.revokeAll(kube, deadlineMs);
+        const say = (message: string, warning = false) => this.log?.write("", message, { warning }) ?? Promise.resolve();
+        const said = left.map(({ tokenId, reason }) =>
+            say(`the join token ${tokenId} could not be deleted (${redactSecrets(reason)}); it stops working when it expires, or delete Secret kube-system/bootstrap-token-${tokenId}`, true),
+        );
         if (deleted.length > 0) {
-            said.push(this.log?.write("", `deleted the join token(s) ${deleted.join(", ")}: their machines' joins failed or were not verified in this run; the next \`pulumi up\` gets new ones where a machine still needs to join`) ?? Promise.resolve());
+            said.push(say(`deleted the join token(s) ${deleted.join(", ")}: their machines' joins failed or were not verified in this run; the next \`pulumi up\` gets new ones where a machine still needs to join`));
         }
-        for (const { tokenId, reason } of left) {
-            said.push(
-                this.log?.write("", `the join token ${tokenId} could not be deleted (${redactSecrets(reason)}); it stops working when it expires, or delete Secret kube-system/bootstrap-token-${tokenId}`, { warning: true }) ??
-                    Promise.resolve(),
-            );
-        }
+        // The engine may stop listening: a message that gets no answer in 0.5 s is given up.
         await Promise.race([Promise.all(said), new Promise((r) => setTimeout(r, 500))]);
     }
 

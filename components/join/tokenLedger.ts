@@ -16,49 +16,54 @@ export interface Revoked {
  * machine's failure (a machine that did join needs its token no more: its kubelet has a certificate).
  */
 export class JoinTokenLedger {
-    private readonly open = new Map<string, number>();
+    private readonly open = new Set<string>();
 
-    /** A token handed to a machine's join; `timeoutMs` bounds each request that deletes it. */
-    issued(tokenId: string, timeoutMs: number): void {
-        this.open.set(tokenId, timeoutMs);
+    /** A token handed to a machine's join. */
+    issued(tokenId: string): void {
+        this.open.add(tokenId);
     }
 
-    /** A token deleted by its verification or offboarding (or found gone). */
+    /** A token deleted (or found gone) some other way. */
     spent(tokenId: string): void {
         this.open.delete(tokenId);
     }
 
+    /**
+     * Deletes a token's Secret (true when it existed) and closes it here; one that cannot be deleted
+     * stays open, for the shutdown to try again.
+     */
+    async delete(kube: Pick<KubeClient, "deleteSecret">, tokenId: string): Promise<boolean> {
+        const existed = await deleteBootstrapToken(kube, tokenId);
+        this.spent(tokenId);
+        return existed;
+    }
+
     /** The ids still open, oldest first. */
     get pending(): string[] {
-        return [...this.open.keys()];
+        return [...this.open];
     }
 
     /**
-     * Deletes every open token at once, each within its own timeout and all within `deadlineMs`. A token
-     * that cannot be deleted stays open (a later call tries again); it still expires by itself
-     * (`joinTokenMinutes` after it was issued).
+     * Deletes every open token at once, all within `deadlineMs`. A token that cannot be deleted stays
+     * open (a later call tries again); it still expires by itself (`joinTokenMinutes` after it was issued).
      */
-    async revokeAll(kube: (timeoutMs: number) => Pick<KubeClient, "deleteSecret">, deadlineMs: number): Promise<Revoked> {
+    async revokeAll(kube: Pick<KubeClient, "deleteSecret">, deadlineMs: number): Promise<Revoked> {
         const result: Revoked = { deleted: [], left: [] };
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<string>((resolve) => {
             timer = setTimeout(() => resolve(`no answer within ${deadlineMs} ms`), deadlineMs);
         });
         await Promise.all(
-            [...this.open].map(async ([tokenId, timeoutMs]) => {
-                const outcome = await Promise.race([
-                    deleteBootstrapToken(kube(timeoutMs), tokenId).then(
+            this.pending.map(async (tokenId) => {
+                const failure = await Promise.race([
+                    this.delete(kube, tokenId).then(
                         () => undefined,
                         (e: unknown) => (e instanceof Error ? e.message : String(e)),
                     ),
                     deadline,
                 ]);
-                if (outcome === undefined) {
-                    this.spent(tokenId);
-                    result.deleted.push(tokenId);
-                } else {
-                    result.left.push({ tokenId, reason: outcome });
-                }
+                if (failure === undefined) result.deleted.push(tokenId);
+                else result.left.push({ tokenId, reason: failure });
             }),
         );
         clearTimeout(timer);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ResourceHandler } from "../provider/handler";
 import type { OperationContext } from "../provider/handler";
 import { decodeProps, diffStored, reveal, secret, sshForState } from "../provider/wire";
-import { deleteBootstrapToken, tokenUsable, type OwnedToken } from "../join/bootstrapTokens";
+import { tokenUsable, type OwnedToken } from "../join/bootstrapTokens";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import { storedSshTargetSchema } from "../machine/ssh";
@@ -133,7 +133,7 @@ export const registrationHandler: ResourceHandler = {
         const inputs = decodeInputs(ctx.name, props);
         const result = await register({ ...inputs, ssh: ctx.ssh(inputs.ssh) }, ctx.kubeconfig());
         if (result.adopted) ctx.info(`machine ${inputs.ssh.host} is already joined to cluster ${inputs.clusterId} as node ${inputs.node.id}: adopted, no kubeadm join`);
-        if (result.token) ctx.joinTokens.issued(result.token.tokenId, inputs.httpTimeoutSeconds * 1000);
+        if (result.token) ctx.joinTokens.issued(result.token.tokenId);
         return { id: `${inputs.clusterId}/${inputs.node.id}`, outs: outputs(inputs, result) };
     },
     async update(ctx, olds, news) {
@@ -143,7 +143,7 @@ export const registrationHandler: ResourceHandler = {
         if (!(await tokenRenewalNeeded(ctx, before))) return { outs: outputs(inputs, kept) };
         const renewed = await renewJoinToken(inputs, before.joinConfiguration, ctx.kubeconfig());
         ctx.info(`node ${inputs.node.id}: a new join token (${renewed.token?.tokenId}) replaces the one its failed or late join left`);
-        if (renewed.token) ctx.joinTokens.issued(renewed.token.tokenId, inputs.httpTimeoutSeconds * 1000);
+        if (renewed.token) ctx.joinTokens.issued(renewed.token.tokenId);
         return { outs: outputs(inputs, { ...kept, ...renewed }) };
     },
     async read(ctx, id, props) {
@@ -157,9 +157,6 @@ export const registrationHandler: ResourceHandler = {
         await resetMachine({ ...r, ssh }, (m) => ctx.info(m));
         ctx.info(await forgetNode(r));
         ctx.info((await kube.deleteNode(r.nodeId)) ? `deleted Node ${r.nodeId}` : `Node ${r.nodeId} was already gone`);
-        if (r.tokenId) {
-            if (await deleteBootstrapToken(kube, r.tokenId)) ctx.info(`deleted the join token ${r.tokenId} the machine still held`);
-            ctx.joinTokens.spent(r.tokenId);
-        }
+        if (r.tokenId && (await ctx.joinTokens.delete(kube, r.tokenId))) ctx.info(`deleted the join token ${r.tokenId} the machine still held`);
     },
 };

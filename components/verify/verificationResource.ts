@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { OperationContext, ResourceHandler } from "../provider/handler";
 import { decodeProps, diffStored, sshForState } from "../provider/wire";
-import { deleteBootstrapToken, MAX_TOKEN_MINUTES } from "../join/bootstrapTokens";
+import { MAX_TOKEN_MINUTES } from "../join/bootstrapTokens";
 import { KubeClient } from "../kube/client";
 import { parseKubeconfig } from "../kube/kubeconfig";
 import { nodeInventorySchema } from "../machine/inventory";
@@ -138,8 +138,7 @@ async function spendingToken<T>(ctx: OperationContext, i: VerificationInputs, st
     const spend = async () => {
         if (!i.tokenId) return;
         const kube = new KubeClient(parseKubeconfig(ctx.kubeconfig()), i.httpTimeoutSeconds * 1000);
-        if (await deleteBootstrapToken(kube, i.tokenId)) ctx.info(`deleted the join token ${i.tokenId} of node ${i.node.id}`);
-        ctx.joinTokens.spent(i.tokenId);
+        if (await ctx.joinTokens.delete(kube, i.tokenId)) ctx.info(`deleted the join token ${i.tokenId} of node ${i.node.id}`);
     };
     let result: T;
     try {

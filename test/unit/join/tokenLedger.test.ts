@@ -12,17 +12,17 @@ describe("the join tokens a provider process still holds", () => {
         kube = await fakeKube();
     });
     afterEach(() => kube.close());
-    const client = (timeoutMs: number) => new KubeClient(parseKubeconfig(kube.kubeconfig), timeoutMs);
+    const client = () => new KubeClient(parseKubeconfig(kube.kubeconfig), 2000);
 
     it("deletes at shutdown the tokens issued and not spent, and leaves the spent ones alone", async () => {
         for (const id of ["aaaaaa", "bbbbbb", "cccccc"]) kube.secrets.set(`bootstrap-token-${id}`, TOKEN);
         const ledger = new JoinTokenLedger();
-        ledger.issued("aaaaaa", 2000);
-        ledger.issued("bbbbbb", 2000);
+        ledger.issued("aaaaaa");
+        ledger.issued("bbbbbb");
         ledger.spent("bbbbbb");
         // Already gone (the token cleaner, or an operator): counts as deleted.
-        ledger.issued("dddddd", 2000);
-        const r = await ledger.revokeAll(client, 2000);
+        ledger.issued("dddddd");
+        const r = await ledger.revokeAll(client(), 2000);
         assert.deepEqual(r, { deleted: ["aaaaaa", "dddddd"], left: [] });
         assert.deepEqual([...kube.secrets.keys()].sort(), ["bootstrap-token-bbbbbb", "bootstrap-token-cccccc"]);
         assert.deepEqual(ledger.pending, []);
@@ -30,8 +30,8 @@ describe("the join tokens a provider process still holds", () => {
 
     it("keeps a token it could not delete, with the reason, and tries again next time", async () => {
         const ledger = new JoinTokenLedger();
-        ledger.issued("aaaaaa", 500);
-        const unreachable = () => new KubeClient({ server: "https://127.0.0.1:1", insecureSkipTlsVerify: true, token: "t" }, 500);
+        ledger.issued("aaaaaa");
+        const unreachable = new KubeClient({ server: "https://127.0.0.1:1", insecureSkipTlsVerify: true, token: "t" }, 500);
         const first = await ledger.revokeAll(unreachable, 2000);
         assert.deepEqual(first.deleted, []);
         assert.equal(first.left.length, 1);
@@ -39,14 +39,14 @@ describe("the join tokens a provider process still holds", () => {
         assert.ok(first.left[0].reason.length > 0);
         assert.deepEqual(ledger.pending, ["aaaaaa"]);
         kube.secrets.set("bootstrap-token-aaaaaa", TOKEN);
-        assert.deepEqual(await ledger.revokeAll(client, 2000), { deleted: ["aaaaaa"], left: [] });
+        assert.deepEqual(await ledger.revokeAll(client(), 2000), { deleted: ["aaaaaa"], left: [] });
         assert.equal(kube.secrets.size, 0);
     });
 
     it("gives up on a cluster that does not answer by the deadline, well before the engine's SIGKILL", async () => {
         const ledger = new JoinTokenLedger();
-        ledger.issued("aaaaaa", 60_000);
-        const hanging = () => ({ deleteSecret: () => new Promise<boolean>(() => undefined) });
+        ledger.issued("aaaaaa");
+        const hanging = { deleteSecret: () => new Promise<boolean>(() => undefined) };
         const started = Date.now();
         const r = await ledger.revokeAll(hanging, 300);
         const took = Date.now() - started;

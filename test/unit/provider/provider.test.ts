@@ -3,10 +3,50 @@ import { AiosOnboardingProvider, urnParts } from "../../../provider/provider";
 import { secret } from "../../../components/provider/wire";
 import { tableDigest, type PrechecksInputs } from "../../../components/prechecks/prechecksResource";
 import { sampleInventory } from "../../helpers/inventory";
+import { fakeKube, UNREACHABLE_KUBECONFIG } from "../../helpers/fakeKube";
+import type { EngineLog } from "../../../provider/engine";
 
 const PRECHECKS_URN = "urn:pulumi:dev::aios-onboarding::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Prechecks::worker-1-prechecks";
 
+/** An engine log that keeps what it was told. */
+function recordingLog(): { log: EngineLog; lines: { message: string; warning: boolean }[] } {
+    const lines: { message: string; warning: boolean }[] = [];
+    const write = (_urn: string, message: string, opts: { warning?: boolean } = {}) => {
+        lines.push({ message, warning: !!opts.warning });
+        return Promise.resolve();
+    };
+    return { log: { write } as unknown as EngineLog, lines };
+}
+
 describe("the aios-onboarding provider plugin", () => {
+    it("at its shutdown deletes the join tokens it handed out that no verification deleted, and says so; warns by name for one the cluster does not take", async () => {
+        const kube = await fakeKube();
+        try {
+            kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
+            const { log, lines } = recordingLog();
+            const p = new AiosOnboardingProvider("0.1.0", log);
+            p.configure({ kubeconfig: secret(kube.kubeconfig) });
+            const tokens = p["context"](PRECHECKS_URN, "worker-1-prechecks").joinTokens;
+            tokens.issued("abcdef");
+            tokens.issued("ghijkl");
+            tokens.spent("ghijkl");
+            await p.shutdown(2000);
+            assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false);
+            assert.deepEqual(lines, [{ message: "deleted the join token(s) abcdef: their machines' joins failed or were not verified in this run; the next `pulumi up` gets new ones where a machine still needs to join", warning: false }]);
+
+            const away = recordingLog();
+            const q = new AiosOnboardingProvider("0.1.0", away.log);
+            q.configure({ kubeconfig: secret(UNREACHABLE_KUBECONFIG) });
+            q["context"](PRECHECKS_URN, "worker-1-prechecks").joinTokens.issued("mnopqr");
+            await q.shutdown(2000);
+            assert.equal(away.lines.length, 1);
+            assert.equal(away.lines[0].warning, true);
+            assert.match(away.lines[0].message, /^the join token mnopqr could not be deleted \(.+\); it stops working when it expires, or delete Secret kube-system\/bootstrap-token-mnopqr$/);
+        } finally {
+            await kube.close();
+        }
+    });
+
     it("reads the type token and the name of a child's URN", () => {
         assert.deepEqual(urnParts(PRECHECKS_URN), { type: "aios-onboarding:index:Prechecks", name: "worker-1-prechecks" });
         assert.throws(() => urnParts("worker-1"), /not a resource URN: worker-1/);

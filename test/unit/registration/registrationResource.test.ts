@@ -3,7 +3,7 @@ import { registrationHandler, type RegistrationInputs } from "../../../component
 import { secret, sshForState, UNKNOWN } from "../../../components/provider/wire";
 import { sampleInventory, sampleSsh } from "../../helpers/inventory";
 import { recordingContext } from "../../helpers/operationContext";
-import { fakeKube, type FakeKube } from "../../helpers/fakeKube";
+import { fakeKube, UNREACHABLE_KUBECONFIG, type FakeKube } from "../../helpers/fakeKube";
 import { joinConfiguration } from "../../../components/join/joinConfiguration";
 import { fakeRegistry } from "../aios/helpers/fakeRegistry";
 import { closedPort } from "../aios/helpers/servers";
@@ -26,9 +26,6 @@ const registrationInputsOf = (over: Partial<RegistrationInputs> = {}) => ({
 const inputs = registrationInputsOf;
 /** Stored outputs as the engine hands them back: secrets in their wire form. */
 const stored = { protocol: "parser", clusterId: "aios-demo", nodeId: "worker-1", registryUrl: "http://127.0.0.1:30101", httpTimeoutSeconds: 5, forceRemove: false, ssh: sshForState(ssh), registeredAt: "2026-12-02T00:00:00.000Z", joinConfiguration: secret("kind: JoinConfiguration …"), adopted: false, tokenId: null };
-
-/** A kubeconfig nothing listens behind: the refusals below must be decided before the cluster is asked anything. */
-const UNREACHABLE_CLUSTER = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: u\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: t\n";
 
 describe("a machine's registration in the provider plugin", () => {
     it("checks inputs with the SSH key secret, and lets values not known yet through at preview", async () => {
@@ -65,7 +62,8 @@ describe("a machine's registration in the provider plugin", () => {
             else info.joinCommand = command;
             const server = await fakeRegistry([{ ...doc, id: "aios-demo" }]);
             try {
-                await assert.rejects(registrationHandler.create(recordingContext("m1-registration", UNREACHABLE_CLUSTER), inputs({ registryUrl: server.url })), (e: Error) => expected.test(e.message) && !e.message.includes("0123456789abcdef"));
+                // Nothing listens behind the kubeconfig: the refusal is decided before the cluster is asked anything.
+                await assert.rejects(registrationHandler.create(recordingContext("m1-registration", UNREACHABLE_KUBECONFIG), inputs({ registryUrl: server.url })), (e: Error) => expected.test(e.message) && !e.message.includes("0123456789abcdef"));
                 assert.deepEqual(server.received.map((r) => r.method), ["GET"], "only the cluster was read");
             } finally {
                 await server.close();
@@ -139,7 +137,7 @@ describe("a registration's join token", () => {
         const registry = await fakeRegistry([{ ...loadClusterExample(), id: "aios-demo" }]);
         try {
             const ctx = recordingContext("m1-registration", kube.kubeconfig);
-            ctx.joinTokens.issued("abcdef", 2000);
+            ctx.joinTokens.issued("abcdef");
             await registrationHandler.delete(ctx, { ...owned, registryUrl: registry.url, forceRemove: true });
             assert.deepEqual(ctx.joinTokens.pending, [], "the provider still holds the token for its shutdown");
             assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false);

@@ -88,7 +88,7 @@ describe("a verification and the machine's join token", () => {
     it("deletes the token when the join failed, then reports the join's failure once", async () => {
         kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
         const ctx = recordingContext("m1-verify", kube.kubeconfig);
-        ctx.joinTokens.issued("abcdef", 2000);
+        ctx.joinTokens.issued("abcdef");
         await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "", tokenId: "abcdef" })), /node worker-1 not verified: its join failed in this run/);
         assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false, "the failed join's token is left behind");
         assert.deepEqual(ctx.joinTokens.pending, [], "the provider still holds the deleted token for its shutdown");
