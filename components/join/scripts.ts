@@ -21,14 +21,22 @@ MARKER=${MARKER_FILE}
 redact() { sed -E 's/[a-z0-9]{6}\\.[a-z0-9]{16}/<redacted-token>/g'; }
 `;
 
-/** What the join reads on stdin instead of a join command when the registration failed. */
-export const REGISTRATION_FAILED = "# aios-onboarding: registration failed";
-
 export interface JoinScriptParams {
     clusterId: string;
     nodeId: string;
     joinTimeoutSeconds: number;
+    /**
+     * What AIOS holds of the node when the join fails, said in the join's error (the one report of
+     * the failure): with the parser protocol, addNode wrote its registry entry; with the gateway,
+     * nothing is written before the controller labels the Node. Default "gateway".
+     */
+    protocol?: "gateway" | "parser";
 }
+
+const AIOS_AFTER_FAILED_JOIN = {
+    parser: "it stays registered with AIOS (addNode wrote its registry entry); the next pulumi up retries the join and keeps that one entry",
+    gateway: "AIOS wrote nothing to its registry; the next pulumi up retries the join",
+} as const;
 
 /**
  * Joins the machine with `kubeadm join --config <file> --node-name <id>` (kubeadm allows
@@ -42,9 +50,6 @@ export function joinScript(p: JoinScriptParams): string {
     const marker = `{"clusterId":"${p.clusterId}","nodeId":"${id}"`;
     return `${PRELUDE}CONFIG_TEXT=$(cat)
 M=${q(marker)}
-if [ "$CONFIG_TEXT" = ${q(REGISTRATION_FAILED)} ]; then
-  echo "node ${id} not joined: its AIOS registration failed in this run (see the ${id}-registration error); nothing was changed on the machine" >&2; exit 5
-fi
 if $SUDO test -e ${KUBELET_CONF}; then
   if $SUDO grep -qF "$M" "$MARKER" 2>/dev/null; then echo "already joined to cluster ${p.clusterId} as node ${id}; nothing to do"; exit 0; fi
   echo "refusing to join: ${KUBELET_CONF} exists, so this machine is already a member of another cluster (or was joined by hand); run 'kubeadm reset -f' on it first if intended" >&2; exit 3
@@ -62,7 +67,7 @@ if [ "\${RC:-1}" != 0 ] || ! $SUDO test -e ${KUBELET_CONF}; then
   N=$(($($SUDO cat "$ATTEMPTS" 2>/dev/null || echo 0) + 1))
   echo "$N" | $SUDO tee "$ATTEMPTS" >/dev/null
   case "\${RC:-}" in 124|137) WHY="timed out after ${p.joinTimeoutSeconds}s (timeouts.joinSeconds)";; *) WHY="exited with status \${RC:-unknown}";; esac
-  echo "kubeadm join on node ${id} $WHY (failed attempt $N). kubeadm output, tokens redacted:" >&2
+  echo "kubeadm join on node ${id} $WHY (failed attempt $N); ${AIOS_AFTER_FAILED_JOIN[p.protocol ?? "gateway"]}. kubeadm output, tokens redacted:" >&2
   $SUDO grep -v '^aios-exit=' "$LOG" | tail -n 40 >&2
   exit 1
 fi

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * An error of this program that the SDK reports as it is, once, against `resource`: a failed
- * precheck, or a step withheld because an earlier step of the machine failed.
+ * precheck.
  *
  * The SDK prefixes `error serializing property "…"` to the message of an error that rejects an
  * input, once per nesting level; the user needs our message as it is, so the message ignores
@@ -34,12 +34,5 @@ export class OnboardingError extends pulumi.ResourceError {
 export class PrecheckError extends OnboardingError {
     constructor(message: string, resource: pulumi.Resource) {
         super(message, resource, "PrecheckError");
-    }
-}
-
-/** A step not run because the step it follows failed in this run (the engine reported that one). */
-export class StepSkippedError extends OnboardingError {
-    constructor(message: string, resource: pulumi.Resource) {
-        super(message, resource, "StepSkippedError");
     }
 }

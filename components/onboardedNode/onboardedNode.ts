@@ -6,47 +6,22 @@ import { currentObserver } from "../prechecks/observe";
 import { Prechecks } from "../prechecks/prechecks";
 import { PRECHECKS_TYPE } from "../prechecks/prechecksResource";
 import { OnboardingProvider } from "../provider/provider";
-import { joinScript, REGISTRATION_FAILED } from "../join/scripts";
+import { joinScript } from "../join/scripts";
 import { declaredLabelsPatch, kubernetesProvider, NODE_PATCH_TOKEN } from "../labels/labels";
 import { keepSecretsOutOfDebugLog } from "../sdk/debugLog";
 import type { SshTargetInputs } from "../machine/ssh";
 import { Registration } from "../registration/registration";
+import { REGISTRATION_TYPE } from "../registration/registrationResource";
 import { Verification } from "../verify/verification";
+import { VERIFICATION_TYPE } from "../verify/verificationResource";
 import type { OnboardedNodeArgs } from "./args";
-import { PrecheckError, StepSkippedError } from "./errors";
+import { PrecheckError } from "./errors";
 import { parseNodeArgs } from "./settings";
 import { OnboardingSlot } from "./slots";
+import { after, settleQuietly, StepRef } from "./steps";
 import { ONBOARDED_NODE_TYPE } from "./typeToken";
 
 keepSecretsOutOfDebugLog();
-
-/**
- * `o`, or `failed` when a step behind `o` failed in the engine. A later step reads that and fails
- * at once with a message naming the failed step, instead of depending on it with `dependsOn`:
- * the SDK reports a resource whose dependency failed as an unhandled exception of the program
- * (a stack trace that reads as a crash). Errors of this program itself (a failed precheck, bad
- * arguments) pass through: they are reported once, as written.
- */
-function orWhenStepFailed<T>(o: pulumi.Output<T>, failed: T): pulumi.Output<T> {
-    return whenStepFailed(o, () => Promise.resolve(failed));
-}
-
-/** `o`, or what `instead` resolves or rejects with when a step behind `o` failed (see orWhenStepFailed). */
-function whenStepFailed<T>(o: pulumi.Output<T>, instead: () => Promise<T>): pulumi.Output<T> {
-    return pulumi.recover(o, (err: unknown) => (pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err) ? Promise.reject(err) : instead()));
-}
-
-/**
- * When a step fails, the engine reports its error, and the SDK rejects every output of that
- * resource with a synthesized "resource … failed to register" error; any output nobody reads
- * is then printed as an unhandled exception of the program, with a stack trace. A step's
- * failure is not a crash of this program, so every output gets a handler here.
- */
-function settleQuietly(resource: pulumi.CustomResource): void {
-    for (const value of Object.values(resource)) {
-        if (pulumi.Output.isInstance(value)) pulumi.recover(value as pulumi.Output<unknown>, () => undefined);
-    }
-}
 
 /** Warnings told in this run: a stack's machines share the cluster's join command, so one warning serves them all. */
 const warned = new Set<string>();
@@ -171,7 +146,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
         // 3. The join (it has no delete: the registration's delete resets the machine, so the
         //    reset script is not stored twice in every machine's state). Its stdin (the join command, with the token) is secret and ignored
         //    after creation, so a rotated token never causes a re-join; only the machine's
-        //    identity is a trigger. Ordered after the registration by that input (see orWhenStepFailed).
+        //    identity is a trigger. Ordered after the registration by that input (see `after`).
+        const registered: StepRef = { name: `${name}-registration`, type: REGISTRATION_TYPE, parent: this };
         const join = new command.remote.Command(
             `${name}-join`,
             {
@@ -186,8 +162,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 },
                 // One script: with no `update`, pulumi-command runs `create` on an update, and the join is
                 // idempotent (a machine joined as this node exits 0). A second copy would double its state.
-                create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds }),
-                stdin: pulumi.secret(orWhenStepFailed(registration.joinConfiguration, REGISTRATION_FAILED)),
+                create: joinScript({ clusterId: cluster.clusterId, nodeId: machine.nodeId, joinTimeoutSeconds: timeouts.joinSeconds, protocol: cluster.protocol }),
+                stdin: pulumi.secret(after(registered, registration.joinConfiguration)),
                 triggers: [cluster.clusterId, machine.nodeId, machine.host, s.port],
                 // `logging` unset: pulumi-command then logs stdout and stderr, and the state stores no default.
                 addPreviousOutputInEnv: false,
@@ -202,6 +178,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
 
         // 4. Verification; its delete is the first offboarding step: cordon, drain, deregister.
+        const joined: StepRef = { name: `${name}-join`, type: "command:remote:Command", parent: this };
         const verify = new Verification(
             `${name}-verify`,
             {
@@ -212,10 +189,10 @@ export class OnboardedNode extends pulumi.ComponentResource {
                 drainSeconds: timeouts.drainSeconds,
                 forceRemove: machine.forceRemove,
                 node: inventory,
-                registeredAt: orWhenStepFailed(registration.registeredAt, new Date(0).toISOString()),
+                registeredAt: after(registered, registration.registeredAt),
                 // Also what orders the verification after the join.
-                joinId: orWhenStepFailed(join.id, ""),
-                tokenId: orWhenStepFailed(registration.tokenId, null),
+                joinId: after(joined, join.id),
+                tokenId: after(registered, registration.tokenId),
                 ssh,
             },
             { parent: this, provider: onboardingProvider, deleteBeforeReplace: true },
@@ -227,9 +204,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         //    the kubernetes provider passed down to this component, else one of its own.
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
             const provider = this.getProvider(NODE_PATCH_TOKEN) ?? kubernetesProvider(`${name}-kubernetes`, kubeconfig, cluster.clusterId, { parent: this });
-            const verifiedNode = whenStepFailed(verify.nodeUid, () =>
-                Promise.reject(new StepSkippedError(`labels and taints not applied to node ${machine.nodeId}: its verification failed in this run (see the ${name}-verify error)`, this)),
-            );
+            const verifiedNode = after({ name: `${name}-verify`, type: VERIFICATION_TYPE, parent: this }, verify.nodeUid);
             const patch = declaredLabelsPatch(
                 `${name}-labels`,
                 { nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, verifiedNode },

@@ -53,13 +53,17 @@ const BY_HAND = "this resource is written by OnboardedNode; use OnboardedNode in
  * Decodes a resource's properties that crossed the process boundary with `schema`, secrets revealed.
  * One ConfigError names every bad field, what was found (never a secret's value) and the fix.
  * `preview`: fields not known yet pass (the program has not computed them; create checks them again).
+ * `fromSteps`: fields that are outputs of an earlier step and may be absent in `check` and `diff`: outside a
+ * preview the engine drops a value not known yet instead of sending it as unknown, and a value is not known
+ * when the step it comes from failed (see components/onboardedNode/steps.ts; the engine then skips this step).
  */
-export function decodeProps<S extends z.ZodObject>(what: string, schema: S, value: unknown, opts: { preview?: boolean } = {}): z.infer<S> {
+export function decodeProps<S extends z.ZodObject>(what: string, schema: S, value: unknown, opts: { preview?: boolean; fromSteps?: readonly string[] } = {}): z.infer<S> {
     const plain = reveal(value);
     let s: z.ZodObject = schema;
     if (opts.preview && plain !== null && typeof plain === "object") {
         const unknownKeys = Object.entries(plain).filter(([, v]) => hasUnknowns(v)).map(([k]) => k);
-        s = schema.extend(Object.fromEntries(unknownKeys.map((k) => [k, z.unknown()])));
+        const absentKeys = (opts.fromSteps ?? []).filter((k) => !(k in plain));
+        s = schema.extend(Object.fromEntries([...unknownKeys.map((k) => [k, z.unknown()]), ...absentKeys.map((k) => [k, z.unknown().optional()])]));
     }
     const parsed = s.safeParse(plain);
     if (parsed.success) return parsed.data as z.infer<S>;

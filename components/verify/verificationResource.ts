@@ -9,7 +9,7 @@ import { storedSshTargetSchema } from "../machine/ssh";
 import { drainAndDeregister } from "../offboard/offboard";
 import { driftReasons, findDrift } from "./drift";
 import { repairNode } from "./repair";
-import { joinFailedError, verifyNode } from "./verify";
+import { verifyNode } from "./verify";
 
 /** The resource token of a machine's verification, served by the aios-onboarding provider plugin. */
 export const VERIFICATION_TYPE = "aios-onboarding:index:Verification";
@@ -35,7 +35,7 @@ export const verificationInputs = z
         forceRemove: z.boolean(),
         node: nodeInventorySchema,
         registeredAt: z.string().min(1),
-        /** The join resource's id; empty when the join failed in this run. */
+        /** The join resource's id. */
         joinId: z.string(),
         /** The id of the join token the registration got for this machine and this stack owns: deleted once verified or failed. */
         tokenId: z.string().nullable(),
@@ -77,7 +77,9 @@ export const verificationOutputs = z.object({
 });
 export type VerificationOutputs = z.infer<typeof verificationOutputs>;
 
-const decodeInputs = (name: string, value: unknown, preview = false) => decodeProps(`verification ${name}`, verificationInputs, value, { preview });
+/** The inputs that are outputs of the registration and the join. */
+const FROM_STEPS = ["registeredAt", "joinId", "tokenId"] as const;
+const decodeInputs = (name: string, value: unknown, preview = false) => decodeProps(`verification ${name}`, verificationInputs, value, { preview, fromSteps: FROM_STEPS });
 const decodeOutputs = (name: string, value: unknown) => decodeProps(`stored verification ${name}`, verificationOutputs, value);
 
 const IDENTITY = ["protocol", "clusterId", "nodeId"] as const;
@@ -115,14 +117,13 @@ function changedKeys(before: VerificationOutputs, news: Partial<VerificationInpu
 }
 
 async function verify(ctx: OperationContext, i: VerificationInputs, registeredAt = i.registeredAt) {
-    const node = await spendingToken(ctx, i, async () => {
-        if (i.joinId === "") throw joinFailedError(i.node.id, i.protocol);
-        return verifyNode(
+    const node = await spendingToken(ctx, i, () =>
+        verifyNode(
             { ...i, registeredAt, kubeconfig: ctx.kubeconfig(), nodeId: i.node.id },
             (m) => ctx.info(m),
             (m) => ctx.progress(m),
-        );
-    });
+        ),
+    );
     const stored = kept(i) as Record<Kept, unknown>;
     return { ...node, ...stored, ssh: sshForState(i.ssh), drift: [] };
 }
@@ -130,8 +131,9 @@ async function verify(ctx: OperationContext, i: VerificationInputs, registeredAt
 /**
  * Runs `step`, then deletes the join token the machine was given, whether the step verified it or
  * failed: a verified kubelet has its certificate and needs the token no more, and a machine whose
- * verification failed (or, under --continue-on-error, whose join failed) keeps nothing usable (the next
- * `up` gets a new token, see the registration's update). The step's error is the one reported; a token
+ * verification failed keeps nothing usable (the next `up` gets a new token, see the registration's
+ * update). A machine whose join failed is never verified: the provider deletes its token when the
+ * run ends (see tokenLedger). The step's error is the one reported; a token
  * that cannot be deleted fails a step that succeeded.
  */
 async function spendingToken<T>(ctx: OperationContext, i: VerificationInputs, step: () => Promise<T>): Promise<T> {

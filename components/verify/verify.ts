@@ -75,15 +75,6 @@ function done(nodeId: string, node: KubeNode | undefined): boolean {
     return !!node && nodeReady(node) && node.metadata.labels?.nodeID === nodeId;
 }
 
-/** Why a machine whose join failed in this run is not verified, and what AIOS holds of it. */
-export function joinFailedError(nodeId: string, protocol: "gateway" | "parser"): Error {
-    const aios =
-        protocol === "parser"
-            ? "it stays registered in the AIOS registry (addNode wrote its entry); the next `pulumi up` retries the join and keeps that one entry"
-            : "AIOS issued it a join command but wrote nothing to the registry; the next `pulumi up` retries the join";
-    return new Error(`node ${nodeId} not verified: its join failed in this run (see the ${nodeId}-join error); ${aios}`);
-}
-
 /**
  * `log` gets what the user should keep reading (a re-armed waiter, a lost registry entry); `progress`
  * what the Node looks like while waiting.

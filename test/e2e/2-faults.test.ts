@@ -14,6 +14,7 @@ import {
     assertUntouched,
     changedResources,
     crashReport,
+    resourcesWithErrors,
     E2EStack,
     errorDiagnostics,
     excerpt,
@@ -382,6 +383,7 @@ describe("fault matrix", function () {
                 assertMentions(errors, [c.names ?? "worker-1", ...c.expect], "the error diagnostics");
                 // A clear error, not a crash report of the program (checked last, so that the recovery is still tested).
                 const crash = crashReport(failed);
+                const reported = resourcesWithErrors(failed);
                 if (lines) c.checkDuring?.(lines);
                 if (c.halfDone) await c.halfDone(s, failed);
                 else {
@@ -395,6 +397,7 @@ describe("fault matrix", function () {
                 await assertOnboarded("worker-1");
                 await c.recovered?.(s, fixed);
                 ok(!crash, `the program reported the failure as a crash (unhandled exception):\n${crash}`);
+                ok(Object.keys(reported).length <= 1 && Object.values(reported).every((n) => n === 1), `the failure was reported more than once: ${JSON.stringify(reported)}\n${excerpt(errors)}`);
             } finally {
                 await s.remove();
             }

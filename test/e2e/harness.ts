@@ -680,6 +680,22 @@ export function errorDiagnostics(r: RunResult): string[] {
     return r.events.filter((e) => e.diagnosticEvent?.severity === "error").map((e) => `${e.diagnosticEvent!.urn ?? ""}: ${e.diagnosticEvent!.message}`);
 }
 
+/**
+ * The names of the resources the run reported an error on (the stack's own summary left out), each
+ * with how many errors: a failed step is reported once, on that step, and the steps after it are
+ * skipped by the engine without a report of their own.
+ */
+export function resourcesWithErrors(r: RunResult): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of r.events) {
+        const d = e.diagnosticEvent;
+        if (d?.severity !== "error" || !d.urn || d.urn.includes("::pulumi:pulumi:Stack::")) continue;
+        const name = d.urn.slice(d.urn.lastIndexOf("::") + 2);
+        out[name] = (out[name] ?? 0) + 1;
+    }
+    return out;
+}
+
 /** The error diagnostics when the program reported a failure as a crash of its own (an unhandled exception), else undefined. */
 export function crashReport(r: RunResult): string | undefined {
     return /failed with an unhandled exception/.test(r.text) ? excerpt(errorDiagnostics(r).join("\n"), 1500) : undefined;

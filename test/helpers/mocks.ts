@@ -10,7 +10,8 @@ export const created: pulumi.runtime.MockResourceArgs[] = [];
 /**
  * Test hooks; reset them after the test. `beforeResource` runs before the mocks answer for a
  * resource (a step that takes time). `failStep` makes a resource's step fail the way the engine
- * reports it under `pulumi up --continue-on-error`: a registration answered with result FAIL.
+ * reports it under `pulumi up --continue-on-error`: a registration answered with result FAIL (and
+ * its dependents skipped, see failStepsLikeTheEngine).
  */
 export const mockHooks: {
     beforeResource?: (a: pulumi.runtime.MockResourceArgs) => Promise<void>;
@@ -23,16 +24,35 @@ interface MockMonitor {
     newUrn(parent: string, type: string, name: string): string;
 }
 
+/** URNs of the steps that failed or were skipped, and the steps the mocks skipped (in registration order). */
+const failedOrSkipped = new Set<string>();
+export const skipped: string[] = [];
+
+/** The URNs a registration depends on, as the engine reads them (dependsOn and every input's). */
+function dependencies(req: RegisterResourceRequest): string[] {
+    const byProperty = [...req.getPropertydependenciesMap().values()].flatMap((d) => d.getUrnsList());
+    return [...req.getDependenciesList(), ...byProperty];
+}
+
+/**
+ * Fails the steps `failStep` picks and, as the 3.259 engine does under --continue-on-error, skips
+ * every step that depends on a failed or skipped one (answered with result SKIP, never created).
+ */
 function failStepsLikeTheEngine(): void {
     const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         const inputs = deserializeProperties(req.getObject() ?? new Struct()) as Record<string, unknown>;
-        if (!mockHooks.failStep?.(req.getType(), req.getName(), inputs)) return register(req, cb);
+        const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
+        const skip = dependencies(req).some((d) => failedOrSkipped.has(d));
+        const fail = !skip && !!mockHooks.failStep?.(req.getType(), req.getName(), inputs);
+        if (!skip && !fail) return register(req, cb);
+        failedOrSkipped.add(urn);
+        if (skip) skipped.push(req.getName());
         const resp = new RegisterResourceResponse();
-        resp.setUrn(monitor.newUrn(req.getParent(), req.getType(), req.getName()));
+        resp.setUrn(urn);
         resp.setObject(Struct.fromJavaScript({}));
-        resp.setResult(Result.FAIL);
+        resp.setResult(skip ? Result.SKIP : Result.FAIL);
         cb(null, resp);
     };
 }

@@ -70,13 +70,18 @@ describe("a machine's verification in the provider plugin", () => {
         assert.deepEqual(await verificationHandler.diff("m1-verify", { ...stored, drift: [] }, inputs(), ctx), none);
     });
 
-    it("reads a state written before drift was recorded as one without drift", async () => {
-        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs()), none);
+    it("passes check and diff without the registration's and join's outputs (the engine drops them when their step failed), and never creates without them", async () => {
+        const news: Record<string, unknown> = inputs();
+        for (const k of ["registeredAt", "joinId", "tokenId"]) delete news[k];
+        assert.deepEqual(verificationHandler.check("m1-verify", undefined, news), { inputs: news });
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, news), none);
+        await assert.rejects(verificationHandler.create(recordingContext("m1-verify"), news), /registeredAt: is required but missing[\s\S]*joinId: is required but missing/);
+        const noNode: Record<string, unknown> = { ...news, node: undefined };
+        assert.throws(() => verificationHandler.check("m1-verify", undefined, noNode), /node: is required but missing/, "only the steps' outputs may be absent");
     });
 
-    it("fails once, naming the join, when the join failed in this run, and reaches nothing", async () => {
-        const ctx = recordingContext("m1-verify");
-        await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "" })), /node worker-1 not verified: its join failed in this run \(see the worker-1-join error\)/);
+    it("reads a state written before drift was recorded as one without drift", async () => {
+        assert.deepEqual(await verificationHandler.diff("m1-verify", stored, inputs()), none);
     });
 });
 
@@ -85,11 +90,11 @@ describe("a verification and the machine's join token", () => {
     beforeEach(async () => void (kube = await fakeKube()));
     afterEach(() => kube.close());
 
-    it("deletes the token when the join failed, then reports the join's failure once", async () => {
+    it("deletes the token when the verification fails, then reports the verification's failure once", async () => {
         kube.secrets.set("bootstrap-token-abcdef", { type: "bootstrap.kubernetes.io/token", data: {} });
         const ctx = recordingContext("m1-verify", kube.kubeconfig);
         ctx.joinTokens.issued("abcdef");
-        await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "", tokenId: "abcdef" })), /node worker-1 not verified: its join failed in this run/);
+        await assert.rejects(verificationHandler.create(ctx, inputs({ verifySeconds: 1, tokenId: "abcdef" })), /^Error: verification of node worker-1 timed out after 1s \(timeouts\.verifySeconds\)/);
         assert.equal(kube.secrets.has("bootstrap-token-abcdef"), false, "the failed join's token is left behind");
         assert.deepEqual(ctx.joinTokens.pending, [], "the provider still holds the deleted token for its shutdown");
         assert.deepEqual(ctx.lines, ["deleted the join token abcdef of node worker-1"]);
@@ -98,7 +103,7 @@ describe("a verification and the machine's join token", () => {
     it("leaves the registry's static token alone (no token id)", async () => {
         kube.secrets.set("bootstrap-token-zyxwvu", { type: "bootstrap.kubernetes.io/token", data: {} });
         const ctx = recordingContext("m1-verify", kube.kubeconfig);
-        await assert.rejects(verificationHandler.create(ctx, inputs({ joinId: "" })), /its join failed/);
+        await assert.rejects(verificationHandler.create(ctx, inputs({ verifySeconds: 1 })), /timed out after 1s/);
         assert.equal(kube.secrets.has("bootstrap-token-zyxwvu"), true);
     });
 
