@@ -38,7 +38,8 @@ export interface DeclaredLabelsArgs {
     /** Taints to apply. None: the Node's taints are not touched at all. */
     taints: Taint[];
     /**
-     * The verified Node object's UID; rejects when verification failed in this run. The patch's labels
+     * The verified Node object's UID; when verification failed in this run, a value not known that depends
+     * on the failed verification, so the engine skips the patch (see onboardedNode/steps.ts). The patch's labels
      * (else its taints) wait for it, which both orders the patch after verification and keeps a patch
      * from ever reaching a Node that is not known to be this machine's (a server-side apply would create
      * a missing Node). It is also written as an annotation, so a Node created again (a repair re-joined

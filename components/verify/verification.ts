@@ -32,7 +32,7 @@ export interface VerificationArgs {
     node: pulumi.Input<NodeInventory>;
     /** When the registration issued the join command or registered the node. */
     registeredAt: pulumi.Input<string>;
-    /** The join resource's id; empty when the join failed in this run. */
+    /** The join resource's id: it orders the verification after the join. */
     joinId: pulumi.Input<string>;
     /** The join token the registration got for the machine, when this stack owns it: deleted once the machine is verified or failed. */
     tokenId: pulumi.Input<string | null>;
