@@ -24,7 +24,10 @@ export function after<T>(from: StepRef, o: pulumi.Output<T>): pulumi.Output<T> {
         if (pulumi.ResourceError.isInstance(err) || pulumi.RunError.isInstance(err)) throw err;
         // The failed step's URN is rejected with it; it is computed from its parent's, and passed on as
         // a plain value so that the parent component (whose children include the failed step) is no dependency.
-        const urn = new Promise<string>((resolve) => pulumi.createUrn(from.name, from.type, from.parent).apply(resolve));
+        const urn = new Promise<string>((resolve, reject) => {
+            // A parent that failed to register has no URN to build on: the step's own error goes on, so nothing waits for ever.
+            pulumi.recover(pulumi.createUrn(from.name, from.type, from.parent).apply(resolve), () => reject(err));
+        });
         return pulumi.output(urn).apply((u) => new pulumi.DependencyResource(u).urn.apply(() => pulumi.unknown as unknown as T));
     });
 }

@@ -50,6 +50,17 @@ describe("a step's output handed to the next step (after)", () => {
         assert.deepEqual(await urnsOf(o), ["urn:pulumi:unit::aios-onboarding::aios-onboarding:index:OnboardedNode$aios-onboarding:index:Registration::bad-1-registration"]);
     });
 
+    it("fails with the step's own error instead of waiting for ever when the machine's component has no URN", async () => {
+        mockHooks.failStep = (type, name) => type === "aios-onboarding:index:OnboardedNode" && name === "orphan-1";
+        const parent = new Machine("orphan-1");
+        const step = new Step("orphan-1-registration", parent);
+        const o = after(ref("orphan-1-registration", parent), step.out);
+        await assert.rejects(
+            Promise.race([unwrap(o), new Promise((_, reject) => setTimeout(() => reject(new Error("still waiting after 2 s")), 2000))]),
+            /failed to register/,
+        );
+    });
+
     it("passes an error of the program through, to be reported as written", async () => {
         const parent = new Machine("err-1");
         const failure = new pulumi.ResourceError("machine err-1 failed 1 precheck", parent, true);
