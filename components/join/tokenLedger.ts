@@ -9,8 +9,8 @@ export interface Revoked {
 
 /**
  * The join tokens one provider process handed out (a registration's create or update) that no
- * verification or offboarding has deleted yet. A join that fails ends the engine's run before the
- * machine's verification starts, and no later step can run then; the engine does end every plugin it
+ * verification or offboarding has deleted yet. A machine whose join fails is never verified: the engine
+ * skips its verification (or starts no step at all after the failure); it does end every plugin it
  * started, with SIGINT first and up to 5 s before a SIGKILL, after its last step. Deleting what this
  * ledger holds then leaves no usable token behind a failed join, or behind a run stopped by another
  * machine's failure (a machine that did join needs its token no more: its kubelet has a certificate).

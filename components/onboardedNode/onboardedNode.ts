@@ -133,12 +133,16 @@ export class OnboardedNode extends pulumi.ComponentResource {
         // The key as a field of its own: the rest of the target stays plain in the state, and the
         // provider leaves the key out when it is its own (see OnboardingProvider).
         const ssh: SshTargetInputs = { ...target, privateKey };
+        // The machine's steps by the names the engine knows them: a step after one that failed depends on it by URN (see `after`).
+        const registered: StepRef = { name: `${name}-registration`, type: REGISTRATION_TYPE, parent: this };
+        const joined: StepRef = { name: `${name}-join`, type: "command:remote:Command", parent: this };
+        const verified: StepRef = { name: `${name}-verify`, type: VERIFICATION_TYPE, parent: this };
 
         // 2. Registration with AIOS (runs the add_node policies); its delete is the last
         //    offboarding step: `kubeadm reset -f` on the machine, then drop any registry entry
         //    left and delete the Node object.
         const registration = new Registration(
-            `${name}-registration`,
+            registered.name,
             { ...aios, parserUrl: cluster.parserUrl, forceRemove: machine.forceRemove, node: inventory, ssh },
             { parent: this, provider: onboardingProvider, dependsOn: [prechecks], deleteBeforeReplace: true },
         );
@@ -147,9 +151,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
         //    reset script is not stored twice in every machine's state). Its stdin (the join command, with the token) is secret and ignored
         //    after creation, so a rotated token never causes a re-join; only the machine's
         //    identity is a trigger. Ordered after the registration by that input (see `after`).
-        const registered: StepRef = { name: `${name}-registration`, type: REGISTRATION_TYPE, parent: this };
         const join = new command.remote.Command(
-            `${name}-join`,
+            joined.name,
             {
                 connection: {
                     host: machine.host,
@@ -178,9 +181,8 @@ export class OnboardedNode extends pulumi.ComponentResource {
         );
 
         // 4. Verification; its delete is the first offboarding step: cordon, drain, deregister.
-        const joined: StepRef = { name: `${name}-join`, type: "command:remote:Command", parent: this };
         const verify = new Verification(
-            `${name}-verify`,
+            verified.name,
             {
                 ...aios,
                 parserUrl: cluster.parserUrl,
@@ -204,7 +206,7 @@ export class OnboardedNode extends pulumi.ComponentResource {
         //    the kubernetes provider passed down to this component, else one of its own.
         if (Object.keys(machine.labels).length > 0 || machine.taints.length > 0) {
             const provider = this.getProvider(NODE_PATCH_TOKEN) ?? kubernetesProvider(`${name}-kubernetes`, kubeconfig, cluster.clusterId, { parent: this });
-            const verifiedNode = after({ name: `${name}-verify`, type: VERIFICATION_TYPE, parent: this }, verify.nodeUid);
+            const verifiedNode = after(verified, verify.nodeUid);
             const patch = declaredLabelsPatch(
                 `${name}-labels`,
                 { nodeId: machine.nodeId, labels: machine.labels, taints: machine.taints, verifiedNode },

@@ -675,9 +675,13 @@ export function changedResources(r: RunResult): { op: string; urn: string }[] {
     return out;
 }
 
+function errorEvents(r: RunResult): { urn?: string; message: string }[] {
+    return r.events.flatMap((e) => (e.diagnosticEvent?.severity === "error" ? [e.diagnosticEvent] : []));
+}
+
 /** The error diagnostics of a run, one string each. */
 export function errorDiagnostics(r: RunResult): string[] {
-    return r.events.filter((e) => e.diagnosticEvent?.severity === "error").map((e) => `${e.diagnosticEvent!.urn ?? ""}: ${e.diagnosticEvent!.message}`);
+    return errorEvents(r).map((d) => `${d.urn ?? ""}: ${d.message}`);
 }
 
 /**
@@ -687,9 +691,8 @@ export function errorDiagnostics(r: RunResult): string[] {
  */
 export function resourcesWithErrors(r: RunResult): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const e of r.events) {
-        const d = e.diagnosticEvent;
-        if (d?.severity !== "error" || !d.urn || d.urn.includes("::pulumi:pulumi:Stack::")) continue;
+    for (const d of errorEvents(r)) {
+        if (!d.urn || d.urn.includes("::pulumi:pulumi:Stack::")) continue;
         const name = d.urn.slice(d.urn.lastIndexOf("::") + 2);
         out[name] = (out[name] ?? 0) + 1;
     }

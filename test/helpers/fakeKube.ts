@@ -6,13 +6,13 @@ export interface StoredSecret {
     data: Record<string, string>;
 }
 
+/** A kubeconfig nothing listens behind (port 1 of this host): every request to it is refused at once. */
+export const UNREACHABLE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: u\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: t\n";
+
 /**
  * An API server over plain HTTP that keeps kube-system Secrets in memory (create, get, merge-patch, delete) and lists
  * the Nodes named in `nodes` as metadata: what the join-token code asks of a cluster.
  */
-/** A kubeconfig nothing listens behind (port 1 of this host): every request to it is refused at once. */
-export const UNREACHABLE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: u\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: t\n";
-
 export interface FakeKube extends TestServer {
     kubeconfig: string;
     secrets: Map<string, StoredSecret>;
